@@ -47,7 +47,9 @@ def per_task_table(db: Database) -> None:
     original = cases.complete_task
 
     def timed(db_: Database, clock: Any, user: str, task_id: str, data: dict[str, Any]) -> cases.CaseView:
-        element = next(t.element_id for t in cases.get_case(db_, _case_of(db_, task_id)).ready if t.id == task_id)
+        element = next(
+            t.element_id for t in cases.get_case(db_, _case_of(db_, task_id)).ready if t.id == task_id
+        )
         before = cases.get_case(db_, _case_of(db_, task_id)).last_seq
         start = time.perf_counter()
         view = original(db_, clock, user, task_id, data)
@@ -68,8 +70,10 @@ def per_task_table(db: Database) -> None:
         print(f"{element:<28}{ms:>9.1f}{written:>8}{size / 1024:>13.1f}")
     values = sorted(ms for _, ms, _, _ in timings)
     p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-    print(f"{'all ' + str(len(values)) + ' tasks':<28} median {statistics.median(values):.1f} ms, "
-          f"p95 {p95:.1f} ms, max {values[-1]:.1f} ms")
+    print(
+        f"{'all ' + str(len(values)) + ' tasks':<28} median {statistics.median(values):.1f} ms, "
+        f"p95 {p95:.1f} ms, max {values[-1]:.1f} ms"
+    )
 
 
 def _case_of(db: Database, task_id: str) -> str:
@@ -97,9 +101,18 @@ def history_table(url: str | None, sizes: list[int]) -> None:
             for _ in range(size // 2):
                 cases.claim_task(db, clock, "li_org", task.id)
                 cases.unclaim_task(db, clock, "li_org", task.id)
-            data = {"batch_name": "bench", "quota": 2, "units": ["dongcheng"], "reference_date": "2027-01-01",
-                    "conditions": {"max_age": 40, "min_education": "bachelor", "min_service_years": 3,
-                                   "political_status": "any"}}
+            data = {
+                "batch_name": "bench",
+                "quota": 2,
+                "units": ["dongcheng"],
+                "reference_date": "2027-01-01",
+                "conditions": {
+                    "max_age": 40,
+                    "min_education": "bachelor",
+                    "min_service_years": 3,
+                    "political_status": "any",
+                },
+            }
             start = time.perf_counter()
             cases.complete_task(db, clock, "li_org", task.id, data)
             samples.append((time.perf_counter() - start) * 1000)

@@ -36,22 +36,31 @@ def check_may_act(session: Session, actor: Actor, task: HumanTask, properties: d
     if scoped and not actor.has_role(task.role, task.unit_id):
         raise Forbidden(
             f"this task needs the role {task.role} in unit {task.unit_id or '(none)'}",
-            case_id=task.case_id, task=task.id, element_id=task.element_id,
+            case_id=task.case_id,
+            task=task.id,
+            element_id=task.element_id,
         )
     if not scoped and not actor.has_role(task.role):
         raise Forbidden(
-            f"this task needs the role {task.role}", case_id=task.case_id, task=task.id, element_id=task.element_id
+            f"this task needs the role {task.role}",
+            case_id=task.case_id,
+            task=task.id,
+            element_id=task.element_id,
         )
     if is_subject(session, task.case_id, actor.user_id):
         raise Forbidden(
             "you are a candidate of this case and may not act on any of its tasks",
-            case_id=task.case_id, task=task.id, element_id=task.element_id,
+            case_id=task.case_id,
+            task=task.id,
+            element_id=task.element_id,
         )
     for other in _names(properties.get("excludeCompletersOf", "")):
         if session.get(CaseActor, (task.case_id, other, actor.user_id)) is not None:
             raise Forbidden(
                 f"you completed {other} in this case, so you may not complete {task.element_id}",
-                case_id=task.case_id, task=task.id, element_id=task.element_id,
+                case_id=task.case_id,
+                task=task.id,
+                element_id=task.element_id,
             )
 
 

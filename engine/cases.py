@@ -73,19 +73,36 @@ class CaseView:
 
 def _task_view(row: HumanTask) -> TaskView:
     return TaskView(
-        id=row.id, case_id=row.case_id, process_id=row.process_id, element_id=row.element_id, name=row.name,
-        role=row.role, unit_id=row.unit_id, input=json.loads(row.input_json), status=row.status,
-        assignee=row.assignee, due_at=row.due_at, created_at=row.created_at,
+        id=row.id,
+        case_id=row.case_id,
+        process_id=row.process_id,
+        element_id=row.element_id,
+        name=row.name,
+        role=row.role,
+        unit_id=row.unit_id,
+        input=json.loads(row.input_json),
+        status=row.status,
+        assignee=row.assignee,
+        due_at=row.due_at,
+        created_at=row.created_at,
     )
 
 
 def _case_view(session: Session, case: Case) -> CaseView:
     rows = session.scalars(
-        select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "ready").order_by(HumanTask.created_at, HumanTask.id)
+        select(HumanTask)
+        .where(HumanTask.case_id == case.id, HumanTask.status == "ready")
+        .order_by(HumanTask.created_at, HumanTask.id)
     ).all()
     return CaseView(
-        id=case.id, process_id=case.process_id, definition_hash=case.definition_hash, title=case.title,
-        status=case.status, data=json.loads(case.data_json), ready=[_task_view(r) for r in rows], last_seq=case.last_seq,
+        id=case.id,
+        process_id=case.process_id,
+        definition_hash=case.definition_hash,
+        title=case.title,
+        status=case.status,
+        data=json.loads(case.data_json),
+        ready=[_task_view(r) for r in rows],
+        last_seq=case.last_seq,
     )
 
 
@@ -137,8 +154,17 @@ def start_case(db: Database, clock: Clock, user_id: str, process_id: str) -> Cas
             raise Forbidden(f"starting a {process_id} case needs the role {starter}")
         now = clock.now()
         case = Case(
-            id=_new_case_id(), process_id=process_id, definition_hash=row.hash, title="", status="running",
-            started_at=now, started_by=user_id, updated_at=now, last_seq=0, head_hash=GENESIS_HASH, data_json="{}",
+            id=_new_case_id(),
+            process_id=process_id,
+            definition_hash=row.hash,
+            title="",
+            status="running",
+            started_at=now,
+            started_by=user_id,
+            updated_at=now,
+            last_seq=0,
+            head_hash=GENESIS_HASH,
+            data_json="{}",
         )
         session.add(case)
         session.flush()
@@ -157,10 +183,18 @@ def claim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> TaskVi
         if row.assignee == user_id:
             return _task_view(row)
         if row.assignee is not None:
-            raise Conflict(f"already claimed by {row.assignee}", case_id=case.id, task=task_id, element_id=row.element_id)
+            raise Conflict(
+                f"already claimed by {row.assignee}", case_id=case.id, task=task_id, element_id=row.element_id
+            )
         row.assignee = user_id
-        _append_input(session, case, events.TASK_CLAIMED, clock.now(), user_id,
-                      {"task_id": task_id, "element_id": row.element_id})
+        _append_input(
+            session,
+            case,
+            events.TASK_CLAIMED,
+            clock.now(),
+            user_id,
+            {"task_id": task_id, "element_id": row.element_id},
+        )
         case.updated_at = clock.now()
         return _task_view(row)
 
@@ -169,10 +203,18 @@ def unclaim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> Task
     with db.write() as session:
         row, case, _definition = _lock_task(session, task_id)
         if row.assignee != user_id:
-            raise Forbidden("only the person who claimed a task can give it back", case_id=case.id, task=task_id)
+            raise Forbidden(
+                "only the person who claimed a task can give it back", case_id=case.id, task=task_id
+            )
         row.assignee = None
-        _append_input(session, case, events.TASK_UNCLAIMED, clock.now(), user_id,
-                      {"task_id": task_id, "element_id": row.element_id})
+        _append_input(
+            session,
+            case,
+            events.TASK_UNCLAIMED,
+            clock.now(),
+            user_id,
+            {"task_id": task_id, "element_id": row.element_id},
+        )
         case.updated_at = clock.now()
         return _task_view(row)
 
@@ -186,7 +228,9 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
     with db.write() as session:
         row, case, definition = _lock_task(session, task_id)
         if row.assignee not in (None, user_id):
-            raise Conflict(f"claimed by {row.assignee}", case_id=case.id, task=task_id, element_id=row.element_id)
+            raise Conflict(
+                f"claimed by {row.assignee}", case_id=case.id, task=task_id, element_id=row.element_id
+            )
         actor = load_actor(session, user_id)
         properties = _properties(definition, row)
         check_may_act(session, actor, row, properties)
@@ -195,11 +239,21 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
         clean = _validate(session, definition, row, data, spiff_data, case)
         named = subjects_in(clean, properties.get("subjectsPath", ""))
         if actor.user_id in named:
-            raise Forbidden("you may not list yourself: nobody acts on a case about themselves",
-                            case_id=case.id, task=task_id, element_id=row.element_id)
+            raise Forbidden(
+                "you may not list yourself: nobody acts on a case about themselves",
+                case_id=case.id,
+                task=task_id,
+                element_id=row.element_id,
+            )
         now = clock.now()
-        seed = _append_input(session, case, events.TASK_COMPLETED, now, user_id,
-                             {"task_id": task_id, "element_id": row.element_id, "data": clean})
+        seed = _append_input(
+            session,
+            case,
+            events.TASK_COMPLETED,
+            now,
+            user_id,
+            {"task_id": task_id, "element_id": row.element_id, "data": clean},
+        )
         step_data = dict(clean)
         if properties.get("formDataKey"):
             step_data[properties["formDataKey"]] = dict(clean)
@@ -214,7 +268,9 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
         return _case_view(session, case)
 
 
-def deliver_message(db: Database, clock: Clock, user_id: str, case_id: str, name: str, data: dict[str, Any]) -> CaseView:
+def deliver_message(
+    db: Database, clock: Clock, user_id: str, case_id: str, name: str, data: dict[str, Any]
+) -> CaseView:
     with db.write() as session:
         case = _lock_case(session, case_id)
         definition = get_definition(session, case.definition_hash)
@@ -222,7 +278,9 @@ def deliver_message(db: Database, clock: Clock, user_id: str, case_id: str, name
         if name not in runtime.waiting_message_names():
             raise NotFound(f"case {case_id} is not waiting for message {name!r}", case_id=case_id)
         now = clock.now()
-        seed = _append_input(session, case, events.MESSAGE_RECEIVED, now, user_id, {"name": name, "data": data})
+        seed = _append_input(
+            session, case, events.MESSAGE_RECEIVED, now, user_id, {"name": name, "data": data}
+        )
         outcome = runtime.deliver_message(name, data, now, seed)
         _after_step(session, case, definition, runtime, outcome, now)
         return _case_view(session, case)
@@ -237,11 +295,15 @@ def fire_due_timers(db: Database, now: datetime, case_id: str | None = None, lim
     fired = 0
     while limit is None or fired < limit:
         with db.write() as session:
-            query = select(ScheduledTimer).where(ScheduledTimer.status == "waiting", ScheduledTimer.due_at <= now)
+            query = select(ScheduledTimer).where(
+                ScheduledTimer.status == "waiting", ScheduledTimer.due_at <= now
+            )
             if case_id is not None:
                 query = query.where(ScheduledTimer.case_id == case_id)
             timer = session.scalars(
-                query.order_by(ScheduledTimer.due_at, ScheduledTimer.key).limit(1).with_for_update(skip_locked=True)
+                query.order_by(ScheduledTimer.due_at, ScheduledTimer.key)
+                .limit(1)
+                .with_for_update(skip_locked=True)
             ).first()
             if timer is None:
                 return fired
@@ -249,7 +311,11 @@ def fire_due_timers(db: Database, now: datetime, case_id: str | None = None, lim
             definition = get_definition(session, case.definition_hash)
             runtime = _restore(session, case, definition)
             at = max(now, case.updated_at)
-            payload = {"task_id": timer.task_id, "element_id": timer.element_id, "due": format_time(timer.due_at)}
+            payload = {
+                "task_id": timer.task_id,
+                "element_id": timer.element_id,
+                "due": format_time(timer.due_at),
+            }
             seed = _append_input(session, case, events.TIMER_FIRED, at, "system:clock", payload)
             outcome = runtime.fire_timers(max(at - TIMER_EPSILON, timer.due_at), seed)
             timer.status, timer.fired_at = "fired", at
@@ -299,14 +365,18 @@ def _lock_task(session: Session, task_id: str) -> tuple[HumanTask, Case, Definit
     case = _lock_case(session, row.case_id)
     session.refresh(row)
     if row.status != "ready":
-        raise Conflict(f"this task is already {row.status}", case_id=case.id, task=task_id, element_id=row.element_id)
+        raise Conflict(
+            f"this task is already {row.status}", case_id=case.id, task=task_id, element_id=row.element_id
+        )
     return row, case, get_definition(session, case.definition_hash)
 
 
 def _restore(session: Session, case: Case, definition: Definition) -> CaseRuntime:
     snap = session.get(Snapshot, case.id)
     if snap is None or snap.seq > case.last_seq:
-        raise Conflict("the case's stored state is out of step with its log; verify the case", case_id=case.id)
+        raise Conflict(
+            "the case's stored state is out of step with its log; verify the case", case_id=case.id
+        )
     return CaseRuntime.restore(definition.specs, json.loads(snap.state_json))
 
 
@@ -317,35 +387,56 @@ def _spiff_task_data(runtime: CaseRuntime, task_id: str) -> dict[str, Any]:
     raise Conflict("this task is no longer ready", task=task_id)
 
 
-def _validate(session: Session, definition: Definition, row: HumanTask, data: Any, spiff_data: dict[str, Any],
-              case: Case) -> dict[str, Any]:
+def _validate(
+    session: Session,
+    definition: Definition,
+    row: HumanTask,
+    data: Any,
+    spiff_data: dict[str, Any],
+    case: Case,
+) -> dict[str, Any]:
     schema = definition.forms.get(row.form_key)
     if schema is None:
-        raise Invalid(f"the form {row.form_key!r} of {row.element_id} is not part of this definition",
-                      case_id=case.id, element_id=row.element_id)
+        raise Invalid(
+            f"the form {row.form_key!r} of {row.element_id} is not part of this definition",
+            case_id=case.id,
+            element_id=row.element_id,
+        )
 
     def ref_exists(kind: str, value: str) -> bool:
         return unit_exists(session, value) if kind == "unit" else True
 
     try:
         return validate_form(
-            schema, data, task_data=spiff_data, case_subjects=case_subjects(session, case.id),
+            schema,
+            data,
+            task_data=spiff_data,
+            case_subjects=case_subjects(session, case.id),
             evaluate=lambda expression, context: SCRIPT_ENGINE.environment.evaluate(expression, context),
-            ref_exists=ref_exists, element_id=row.element_id,
+            ref_exists=ref_exists,
+            element_id=row.element_id,
         )
     except Invalid as err:
         err.case_id, err.task = case.id, row.id
         raise
 
 
-def _append_input(session: Session, case: Case, type_: str, at: datetime, actor: str, payload: dict[str, Any]) -> str:
+def _append_input(
+    session: Session, case: Case, type_: str, at: datetime, actor: str, payload: dict[str, Any]
+) -> str:
     """Append an input event; return the seed for the step's ids (unique per case and event)."""
     event = events.append(session, case, type_, at, actor, payload)
     return f"{case.id}/{event.seq}"
 
 
-def _after_step(session: Session, case: Case, definition: Definition, runtime: CaseRuntime, outcome: StepOutcome,
-                now: datetime) -> None:
+def _after_step(
+    session: Session,
+    case: Case,
+    definition: Definition,
+    runtime: CaseRuntime,
+    outcome: StepOutcome,
+    now: datetime,
+) -> None:
     for auto in outcome.automatic:
         events.append(session, case, events.AUTOMATIC_COMPLETED, now, "system:engine", auto)
     _sync_inbox(session, case, definition, runtime, now)
@@ -372,9 +463,13 @@ def _after_step(session: Session, case: Case, definition: Definition, runtime: C
     snap.state_hash = content_hash(state)
 
 
-def _sync_inbox(session: Session, case: Case, definition: Definition, runtime: CaseRuntime, now: datetime) -> None:
+def _sync_inbox(
+    session: Session, case: Case, definition: Definition, runtime: CaseRuntime, now: datetime
+) -> None:
     ready = {t.task_id: t for t in runtime.ready_human_tasks()}
-    rows = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "ready")).all()
+    rows = session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "ready")
+    ).all()
     for row in rows:
         if row.id not in ready:
             row.status = "cancelled"
@@ -386,16 +481,37 @@ def _sync_inbox(session: Session, case: Case, definition: Definition, runtime: C
         props = task.properties
         unit_key = props.get("unitKey", "unit")
         subject_key = props.get("subjectKey", "candidate")
-        about = {k: task.data[k] for k in dict.fromkeys([unit_key, subject_key]) if isinstance(task.data.get(k), str)}
+        about = {
+            k: task.data[k]
+            for k in dict.fromkeys([unit_key, subject_key])
+            if isinstance(task.data.get(k), str)
+        }
         due = add_duration(now, props["dueIn"]) if props.get("dueIn") else None
-        session.add(HumanTask(
-            id=task_id, case_id=case.id, process_id=case.process_id, element_id=task.element_id,
-            name=task.name, role=task.lane or "", unit_id=str(task.data.get(unit_key) or ""),
-            form_key=(info.form_key if info else "") or "", input_json=canonical_json(about), status="ready",
-            assignee=None, created_at=now, due_at=due,
-        ))
-        events.append(session, case, events.TASK_READY, now, "system:engine",
-                      {"task_id": task_id, "element_id": task.element_id, "role": task.lane, "input": about})
+        session.add(
+            HumanTask(
+                id=task_id,
+                case_id=case.id,
+                process_id=case.process_id,
+                element_id=task.element_id,
+                name=task.name,
+                role=task.lane or "",
+                unit_id=str(task.data.get(unit_key) or ""),
+                form_key=(info.form_key if info else "") or "",
+                input_json=canonical_json(about),
+                status="ready",
+                assignee=None,
+                created_at=now,
+                due_at=due,
+            )
+        )
+        events.append(
+            session,
+            case,
+            events.TASK_READY,
+            now,
+            "system:engine",
+            {"task_id": task_id, "element_id": task.element_id, "role": task.lane, "input": about},
+        )
 
 
 def _sync_timers(session: Session, case: Case, runtime: CaseRuntime, now: datetime) -> None:
@@ -410,15 +526,36 @@ def _sync_timers(session: Session, case: Case, runtime: CaseRuntime, now: dateti
     for key, timer in waiting.items():
         if key in known or session.get(ScheduledTimer, key) is not None:
             continue
-        session.add(ScheduledTimer(key=key, case_id=case.id, task_id=timer.task_id, element_id=timer.element_id,
-                                   due_at=timer.due, status="waiting"))
-        events.append(session, case, events.TIMER_SCHEDULED, now, "system:engine",
-                      {"task_id": timer.task_id, "element_id": timer.element_id, "due": format_time(timer.due)})
+        session.add(
+            ScheduledTimer(
+                key=key,
+                case_id=case.id,
+                task_id=timer.task_id,
+                element_id=timer.element_id,
+                due_at=timer.due,
+                status="waiting",
+            )
+        )
+        events.append(
+            session,
+            case,
+            events.TIMER_SCHEDULED,
+            now,
+            "system:engine",
+            {"task_id": timer.task_id, "element_id": timer.element_id, "due": format_time(timer.due)},
+        )
 
 
 def _record_pool_entries(session: Session, case: Case, data: dict[str, Any], now: datetime) -> None:
     """Admitted candidates join the pool (convention: a finished case's ``pool_entries`` list)."""
     for entry in data.get("pool_entries") or []:
         if isinstance(entry, dict) and isinstance(entry.get("candidate"), str):
-            session.add(PoolMember(candidate_id=entry["candidate"], name=str(entry.get("name", "")),
-                                   unit_id=str(entry.get("unit", "")), source_case_id=case.id, admitted_at=now))
+            session.add(
+                PoolMember(
+                    candidate_id=entry["candidate"],
+                    name=str(entry.get("name", "")),
+                    unit_id=str(entry.get("unit", "")),
+                    source_case_id=case.id,
+                    admitted_at=now,
+                )
+            )

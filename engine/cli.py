@@ -31,8 +31,13 @@ def _friendly(func: F) -> F:
 
 
 @click.group()
-@click.option("--database", "database", envvar="CADREFLOW_DATABASE_URL", default=None,
-              help="SQLAlchemy URL (default: SQLite at var/cadreflow.db; env CADREFLOW_DATABASE_URL).")
+@click.option(
+    "--database",
+    "database",
+    envvar="CADREFLOW_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (default: SQLite at var/cadreflow.db; env CADREFLOW_DATABASE_URL).",
+)
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
     """cadreflow: reserve-cadre work run from BPMN/DMN process definitions."""
@@ -74,7 +79,9 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--as", "actor", default="cli", show_default=True, help="Who deploys (recorded with the version).")
+@click.option(
+    "--as", "actor", default="cli", show_default=True, help="Who deploys (recorded with the version)."
+)
 @click.option("--note", default="", help="Why this version is deployed.")
 @click.pass_context
 @_friendly

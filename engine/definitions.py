@@ -62,7 +62,9 @@ def load_bundles(path: Path) -> list[ProcessBundle]:
     return [load_process_folder(folder, root / "forms") for folder in process_folders(path)]
 
 
-def deploy_bundle(session: Session, bundle: ProcessBundle, actor: str, now: datetime, note: str = "") -> DefinitionVersion:
+def deploy_bundle(
+    session: Session, bundle: ProcessBundle, actor: str, now: datetime, note: str = ""
+) -> DefinitionVersion:
     """Store ``bundle`` as a new version unless the same content is already deployed (then return it)."""
     existing = session.get(DefinitionVersion, bundle.content_hash)
     if existing is not None:

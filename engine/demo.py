@@ -55,8 +55,16 @@ NOMINEES: dict[str, list[tuple[Any, ...]]] = {
         ("d04", "Huang Lei 黄磊", "1993-06-30", "bachelor", 5, "party_member", "qualified"),
         ("d05", "Zhou Min 周敏", "1991-12-01", "junior_college", 9, "party_member", "qualified"),
         ("d06", "Wu Tao 吴涛", "1994-03-15", "bachelor", 4, "party_member", "qualified"),
-        ("d07", "Xu Gang 徐刚", "1989-08-08", "bachelor", 10, "party_member", "not_qualified",
-         "under review for a land-use complaint"),
+        (
+            "d07",
+            "Xu Gang 徐刚",
+            "1989-08-08",
+            "bachelor",
+            10,
+            "party_member",
+            "not_qualified",
+            "under review for a land-use complaint",
+        ),
     ],
     "xihe": [
         ("x01", "Sun Li 孙丽", "1991-02-14", "master", 7, "party_member", "qualified"),
@@ -76,21 +84,67 @@ NOMINEES: dict[str, list[tuple[Any, ...]]] = {
         ("b06", "Chaolu 朝鲁", "1991-06-06", "bachelor", 7, "non_party", "qualified"),
     ],
 }
+NOMINEE_FIELDS = (
+    "id",
+    "name",
+    "birth_date",
+    "education",
+    "service_years",
+    "political_status",
+    "committee_opinion",
+)
 PARTICIPANTS = {"dongcheng": 30, "xihe": 25, "bayin": 20}
-VOTES = {"d01": 26, "d02": 21, "d03": 24, "d04": 18, "d05": 17, "d06": 12,
-         "x01": 22, "x02": 19, "x03": 15, "x04": 20, "x05": 14, "x06": 10,
-         "b01": 18, "b02": 13, "b03": 16, "b04": 11, "b05": 12}
-SCORES: dict[str, float | None] = {
-    "d01": 88.5, "d02": 79.0, "d03": 91.0, "d04": 72.5, "d05": 55.0,
-    "x01": 93.5, "x02": 81.0, "x03": 68.0, "x04": 86.0, "x05": 59.5,
-    "b01": 84.0, "b02": 66.5, "b03": 90.0, "b04": 74.0, "b05": None,
+VOTES = {
+    "d01": 26,
+    "d02": 21,
+    "d03": 24,
+    "d04": 18,
+    "d05": 17,
+    "d06": 12,
+    "x01": 22,
+    "x02": 19,
+    "x03": 15,
+    "x04": 20,
+    "x05": 14,
+    "x06": 10,
+    "b01": 18,
+    "b02": 13,
+    "b03": 16,
+    "b04": 11,
+    "b05": 12,
 }
-RATINGS = {"x01": "excellent", "d03": "competent", "b03": "excellent", "d01": "competent",
-           "x04": "incompetent", "b01": "competent"}
+SCORES: dict[str, float | None] = {
+    "d01": 88.5,
+    "d02": 79.0,
+    "d03": 91.0,
+    "d04": 72.5,
+    "d05": 55.0,
+    "x01": 93.5,
+    "x02": 81.0,
+    "x03": 68.0,
+    "x04": 86.0,
+    "x05": 59.5,
+    "b01": 84.0,
+    "b02": 66.5,
+    "b03": 90.0,
+    "b04": 74.0,
+    "b05": None,
+}
+RATINGS = {
+    "x01": "excellent",
+    "d03": "competent",
+    "b03": "excellent",
+    "d01": "competent",
+    "x04": "incompetent",
+    "b01": "competent",
+}
 REPORTS = {
-    "excellent": "Outstanding results in rural revitalisation work; trusted by the villagers. 工作实绩突出，群众公认。",
-    "competent": "Does the job well, sound in principle and conduct; room to grow in planning. 称职，作风扎实。",
-    "incompetent": "Repeated failures to carry out assigned duties found in the record review. 考察发现履职不力。",
+    "excellent": "Outstanding results in rural revitalisation work; trusted by the villagers. "
+    "工作实绩突出，群众公认。",
+    "competent": "Does the job well, sound in principle and conduct; room to grow in planning. "
+    "称职，作风扎实。",
+    "incompetent": "Repeated failures to carry out assigned duties found in the record review. "
+    "考察发现履职不力。",
 }
 
 
@@ -122,64 +176,132 @@ def run_demo(db: Database, emit: Callable[[str], None]) -> str:
         return cases.complete_task(db, clock, user, task.id, data)
 
     def only(view: cases.CaseView, element: str, **match: str) -> cases.TaskView:
-        found = [t for t in view.ready if t.element_id == element and all(t.input.get(k) == v for k, v in match.items())]
+        found = [
+            t
+            for t in view.ready
+            if t.element_id == element and all(t.input.get(k) == v for k, v in match.items())
+        ]
         if not found:
-            raise RuntimeError(f"demo expected a ready {element} {match}, the case has {[t.element_id for t in view.ready]}")
+            raise RuntimeError(
+                f"demo expected a ready {element} {match}, the case has {[t.element_id for t in view.ready]}"
+            )
         return found[0]
 
     emit("cadreflow demo: one reserve-cadre selection batch, 20 nominees in 3 units")
     view = cases.start_case(db, clock, "li_org", "reserve_selection")
     emit(f"  case {view.id} started")
-    view = act("open_batch (quota 4)", "li_org", only(view, "open_batch"), {
-        "batch_name": "2027 reserve cadres, first batch / 2027年第一批后备干部",
-        "quota": 4,
-        "units": [u[0] for u in UNITS],
-        "conditions": {"max_age": 40, "min_education": "junior_college", "min_service_years": 3,
-                       "political_status": "party_member"},
-        "reference_date": "2027-01-01",
-    })
+    view = act(
+        "open_batch (quota 4)",
+        "li_org",
+        only(view, "open_batch"),
+        {
+            "batch_name": "2027 reserve cadres, first batch / 2027年第一批后备干部",
+            "quota": 4,
+            "units": [u[0] for u in UNITS],
+            "conditions": {
+                "max_age": 40,
+                "min_education": "junior_college",
+                "min_service_years": 3,
+                "political_status": "party_member",
+            },
+            "reference_date": "2027-01-01",
+        },
+    )
     for unit, _en, _zh in UNITS:
         nominees = []
         for row in NOMINEES[unit]:
-            entry = dict(zip(["id", "name", "birth_date", "education", "service_years", "political_status",
-                              "committee_opinion"], row[:7]))
+            entry = dict(zip(NOMINEE_FIELDS, row[:7], strict=True))
             if len(row) > 7:
                 entry["reason"] = row[7]
             nominees.append(entry)
-        view = act(f"nominate ({unit})", f"uc_{unit}", only(view, "nominate", unit=unit), {"nominees": nominees})
+        view = act(
+            f"nominate ({unit})", f"uc_{unit}", only(view, "nominate", unit=unit), {"nominees": nominees}
+        )
     for unit, _en, _zh in UNITS:
         qualified = [n["id"] for n in view.data["qualified_by_unit"][unit]]
-        view = act(f"democratic_recommendation ({unit})", f"uc_{unit}",
-                   only(view, "democratic_recommendation", unit=unit),
-                   {"participants": PARTICIPANTS[unit], "votes": [{"candidate": c, "votes": VOTES[c]} for c in qualified]})
+        view = act(
+            f"democratic_recommendation ({unit})",
+            f"uc_{unit}",
+            only(view, "democratic_recommendation", unit=unit),
+            {
+                "participants": PARTICIPANTS[unit],
+                "votes": [{"candidate": c, "votes": VOTES[c]} for c in qualified],
+            },
+        )
     remaining = [c["id"] for c in view.data["remaining"]]
-    view = act("record_exam_scores", "wang_exam", only(view, "record_exam_scores"),
-               {"scores": [{"candidate": c, "score": SCORES[c]} for c in remaining]})
+    view = act(
+        "record_exam_scores",
+        "wang_exam",
+        only(view, "record_exam_scores"),
+        {"scores": [{"candidate": c, "score": SCORES[c]} for c in remaining]},
+    )
     for candidate in list(view.data["inspection_list"]):
         rating = RATINGS.get(candidate, "competent")
-        view = act(f"inspect_candidate ({candidate})", "zhao_insp", only(view, "inspect_candidate", candidate=candidate),
-                   {"rating": rating, "report": REPORTS[rating]})
+        view = act(
+            f"inspect_candidate ({candidate})",
+            "zhao_insp",
+            only(view, "inspect_candidate", candidate=candidate),
+            {"rating": rating, "report": REPORTS[rating]},
+        )
     proposed = list(view.data["preselection"])
-    view = act("propose_candidates (the pre-selection)", "li_org", only(view, "propose_candidates"), {"proposed": proposed})
+    view = act(
+        "propose_candidates (the pre-selection)",
+        "li_org",
+        only(view, "propose_candidates"),
+        {"proposed": proposed},
+    )
     objected = proposed[-1]
     opinions = [{"candidate": c, "opinion": "no_objection"} for c in proposed]
     discipline = [dict(o) for o in opinions]
-    discipline[-1] = {"candidate": objected, "opinion": "objection",
-                      "reason": "a pending petition about village accounts / 村务账目信访尚未办结"}
-    view = act("discipline_opinion (one objection)", "sun_jw", only(view, "discipline_opinion"), {"opinions": discipline})
-    view = act("family_planning_opinion", "zhou_jisheng", only(view, "family_planning_opinion"), {"opinions": opinions})
+    discipline[-1] = {
+        "candidate": objected,
+        "opinion": "objection",
+        "reason": "a pending petition about village accounts / 村务账目信访尚未办结",
+    }
+    view = act(
+        "discipline_opinion (one objection)",
+        "sun_jw",
+        only(view, "discipline_opinion"),
+        {"opinions": discipline},
+    )
+    view = act(
+        "family_planning_opinion",
+        "zhou_jisheng",
+        only(view, "family_planning_opinion"),
+        {"opinions": opinions},
+    )
     backfill = list(view.data.get("round_available", []))[:1]
-    view = act(f"backfill ({', '.join(backfill) or 'nobody'})", "li_org", only(view, "backfill"), {"backfill": backfill})
+    view = act(
+        f"backfill ({', '.join(backfill) or 'nobody'})",
+        "li_org",
+        only(view, "backfill"),
+        {"backfill": backfill},
+    )
     if backfill:
         round_opinions = [{"candidate": c, "opinion": "no_objection"} for c in backfill]
-        view = act("discipline_opinion (round 2)", "sun_jw", only(view, "discipline_opinion"), {"opinions": round_opinions})
-        view = act("family_planning_opinion (round 2)", "zhou_jisheng", only(view, "family_planning_opinion"),
-                   {"opinions": round_opinions})
+        view = act(
+            "discipline_opinion (round 2)",
+            "sun_jw",
+            only(view, "discipline_opinion"),
+            {"opinions": round_opinions},
+        )
+        view = act(
+            "family_planning_opinion (round 2)",
+            "zhou_jisheng",
+            only(view, "family_planning_opinion"),
+            {"opinions": round_opinions},
+        )
     still = list(view.data["still_proposed"])
-    view = act("committee_decision (approve all)", "wu_changwei", only(view, "committee_decision"), {
-        "meeting_date": clock.now().date().isoformat(), "minute_ref": "SC-2027-03",
-        "decisions": [{"candidate": c, "decision": "approve"} for c in still],
-    })
+    view = act(
+        "committee_decision (approve all)",
+        "wu_changwei",
+        only(view, "committee_decision"),
+        {
+            "meeting_date": clock.now().date().isoformat(),
+            "minute_ref": "SC-2027-03",
+            "decisions": [{"candidate": c, "decision": "approve"} for c in still],
+        },
+    )
     emit("  notice period P7D ...")
     clock.advance("P7D")
     cases.fire_due_timers(db, clock.now())
@@ -190,7 +312,7 @@ def run_demo(db: Database, emit: Callable[[str], None]) -> str:
 
 
 def outcome_table(view: cases.CaseView) -> str:
-    """Admitted, then dropped with stage and reason — the answer to "why is this person (not) in the pool?"."""
+    """Admitted, then dropped with stage and reason: why is this person (not) in the pool?"""
     data = view.data
     names = {cid: n.get("name", "") for cid, n in (data.get("screening") or {}).items()}
     units = data.get("nominee_unit") or {}
@@ -198,16 +320,20 @@ def outcome_table(view: cases.CaseView) -> str:
     admitted = data.get("admitted") or []
     lines.append(f"ADMITTED ({len(admitted)})")
     for cid in admitted:
-        lines.append(f"  {cid:<5} {names.get(cid, ''):<16} {units.get(cid, ''):<10} composite "
-                     f"{(data.get('composite_scores') or {}).get(cid, '')}")
+        lines.append(
+            f"  {cid:<5} {names.get(cid, ''):<16} {units.get(cid, ''):<10} composite "
+            f"{(data.get('composite_scores') or {}).get(cid, '')}"
+        )
     dropped = data.get("dropped") or []
     lines.append("")
     lines.append(f"DROPPED ({len(dropped)})")
     lines.append(f"  {'id':<5} {'name':<16} {'unit':<10} {'stage':<18} reason")
     for entry in dropped:
         cid = entry.get("candidate", "")
-        lines.append(f"  {cid:<5} {names.get(cid, ''):<16} {units.get(cid, ''):<10} {entry.get('stage', ''):<18} "
-                     f"{entry.get('reason', '')}")
+        lines.append(
+            f"  {cid:<5} {names.get(cid, ''):<16} {units.get(cid, ''):<10} {entry.get('stage', ''):<18} "
+            f"{entry.get('reason', '')}"
+        )
     lines.append("")
     lines.append(f"{len(admitted) + len(dropped)} nominees accounted for.")
     return "\n".join(lines)

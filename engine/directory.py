@@ -57,7 +57,9 @@ class Actor:
         return {g.role for g in self.grants}
 
 
-def ensure_unit(session: Session, unit_id: str, name_en: str | None = None, name_zh: str | None = None) -> Unit:
+def ensure_unit(
+    session: Session, unit_id: str, name_en: str | None = None, name_zh: str | None = None
+) -> Unit:
     unit = session.get(Unit, unit_id)
     if unit is None:
         unit = Unit(id=unit_id, name_en=name_en or unit_id, name_zh=name_zh or name_en or unit_id)
@@ -73,8 +75,12 @@ def unit_exists(session: Session, unit_id: str) -> bool:
 def ensure_user(session: Session, user_id: str, name: str | None = None, password: str | None = None) -> User:
     user = session.get(User, user_id)
     if user is None:
-        user = User(id=user_id, name=name or user_id, active=True,
-                    password_hash=hash_password(password) if password else None)
+        user = User(
+            id=user_id,
+            name=name or user_id,
+            active=True,
+            password_hash=hash_password(password) if password else None,
+        )
         session.add(user)
         session.flush()
     elif password:
@@ -95,7 +101,9 @@ def grant(session: Session, user_id: str, role: str, unit_id: str | None = None)
     if session.get(User, user_id) is None:
         raise NotFound(f"no user {user_id!r}")
     existing = session.scalar(
-        select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role, RoleGrant.unit_id == unit)
+        select(RoleGrant).where(
+            RoleGrant.user_id == user_id, RoleGrant.role == role, RoleGrant.unit_id == unit
+        )
     )
     if existing is None:
         session.add(RoleGrant(user_id=user_id, role=role, unit_id=unit))

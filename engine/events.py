@@ -29,10 +29,14 @@ TASK_READY = "task.ready"
 TIMER_SCHEDULED = "timer.scheduled"
 CASE_FINISHED = "case.finished"
 
-INPUT_TYPES = frozenset({CASE_STARTED, TASK_CLAIMED, TASK_UNCLAIMED, TASK_COMPLETED, TIMER_FIRED, MESSAGE_RECEIVED})
+INPUT_TYPES = frozenset(
+    {CASE_STARTED, TASK_CLAIMED, TASK_UNCLAIMED, TASK_COMPLETED, TIMER_FIRED, MESSAGE_RECEIVED}
+)
 
 
-def event_body(case_id: str, seq: int, type_: str, at: datetime, actor: str, payload: dict[str, Any]) -> dict[str, Any]:
+def event_body(
+    case_id: str, seq: int, type_: str, at: datetime, actor: str, payload: dict[str, Any]
+) -> dict[str, Any]:
     """The hashed part of an event (see ``engine.canonical``)."""
     return {
         "case_id": case_id,
@@ -45,14 +49,23 @@ def event_body(case_id: str, seq: int, type_: str, at: datetime, actor: str, pay
     }
 
 
-def append(session: Session, case: Case, type_: str, at: datetime, actor: str, payload: dict[str, Any]) -> Event:
+def append(
+    session: Session, case: Case, type_: str, at: datetime, actor: str, payload: dict[str, Any]
+) -> Event:
     """Append one event to ``case``'s chain and move the chain head on the case row."""
     seq = case.last_seq + 1
     body = event_body(case.id, seq, type_, at, actor, payload)
     digest = event_hash(case.head_hash, body)
     row = Event(
-        case_id=case.id, seq=seq, type=type_, schema=SCHEMA_VERSION, at=at, actor=actor,
-        payload_json=canonical_json(payload), prev_hash=case.head_hash, hash=digest,
+        case_id=case.id,
+        seq=seq,
+        type=type_,
+        schema=SCHEMA_VERSION,
+        at=at,
+        actor=actor,
+        payload_json=canonical_json(payload),
+        prev_hash=case.head_hash,
+        hash=digest,
     )
     session.add(row)
     case.last_seq = seq

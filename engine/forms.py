@@ -96,7 +96,9 @@ def validate_form(
 ) -> dict[str, Any]:
     """Validate submitted form ``data``; return it with defaults filled, or raise :class:`Invalid`."""
     if not isinstance(data, dict):
-        raise Invalid("form data must be an object of fields", element_id=element_id, fields={"(form)": "not an object"})
+        raise Invalid(
+            "form data must be an object of fields", element_id=element_id, fields={"(form)": "not an object"}
+        )
     filled = fill_defaults(schema, data)
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
     fields: dict[str, str] = {}
@@ -127,4 +129,3 @@ def validate_form(
     if fields:
         raise Invalid("the form breaks a rule", element_id=element_id, fields=fields)
     return filled
-

@@ -183,7 +183,8 @@ class Scenario:
         element = body.get("task")
         match = body.get("match") or {}
         candidates = [
-            t for t in cases.ready_tasks(self.db, self._case())
+            t
+            for t in cases.ready_tasks(self.db, self._case())
             if t.element_id == element and all(t.input.get(k) == v for k, v in match.items())
         ]
         if not candidates:
@@ -203,8 +204,9 @@ class Scenario:
         cases.fire_due_timers(self.db, self.clock.now())
 
     def step_message(self, body: dict[str, Any]) -> None:
-        cases.deliver_message(self.db, self.clock, "process-test", self._case(), str(body.get("name")),
-                              body.get("data") or {})
+        cases.deliver_message(
+            self.db, self.clock, "process-test", self._case(), str(body.get("name")), body.get("data") or {}
+        )
 
     def step_expect(self, body: dict[str, Any]) -> None:
         view = cases.get_case(self.db, self._case())
@@ -218,12 +220,20 @@ class Scenario:
             if bool(body["finished"]) != finished:
                 problems.append(f"finished: expected {body['finished']}, got {finished}")
         if "data" in body:
-            problems.extend(f"data{path}: {why}" for path, why in data_mismatches(body["data"], view.data, ""))
+            problems.extend(
+                f"data{path}: {why}" for path, why in data_mismatches(body["data"], view.data, "")
+            )
         if "dropped_stages" in body:
-            stages = {d.get("candidate"): d.get("stage") for d in view.data.get("dropped", []) if isinstance(d, dict)}
+            stages = {
+                d.get("candidate"): d.get("stage")
+                for d in view.data.get("dropped", [])
+                if isinstance(d, dict)
+            }
             for candidate, stage in (body["dropped_stages"] or {}).items():
                 if stages.get(candidate) != stage:
-                    problems.append(f"dropped_stages: {candidate} expected {stage}, got {stages.get(candidate)}")
+                    problems.append(
+                        f"dropped_stages: {candidate} expected {stage}, got {stages.get(candidate)}"
+                    )
         if problems:
             raise ScenarioFailure("; ".join(problems))
 
@@ -278,7 +288,7 @@ def data_mismatches(want: Any, got: Any, path: str) -> Iterator[tuple[str, str]]
         if not isinstance(got, list) or len(got) != len(want):
             yield path, f"expected {want!r}, got {got!r}"
             return
-        for index, (w, g) in enumerate(zip(want, got)):
+        for index, (w, g) in enumerate(zip(want, got, strict=True)):
             yield from data_mismatches(w, g, f"{path}[{index}]")
     elif want != got:
         yield path, f"expected {want!r}, got {got!r}"

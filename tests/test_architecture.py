@@ -25,19 +25,27 @@ def _modules(folder: str) -> list[Path]:
 
 def test_engine_imports_neither_flask_nor_webui() -> None:
     offenders = {
-        str(p.relative_to(ROOT)): sorted(n for n in _imports(p) if n.split(".")[0] in {"flask", "webui", "werkzeug"})
+        str(p.relative_to(ROOT)): sorted(
+            n for n in _imports(p) if n.split(".")[0] in {"flask", "webui", "werkzeug"}
+        )
         for p in _modules("engine")
     }
     assert not {k: v for k, v in offenders.items() if v}
 
 
 def test_only_engine_bpmn_imports_spiffworkflow() -> None:
-    offenders = [str(p.relative_to(ROOT)) for p in _modules("engine")
-                 if "bpmn" not in p.relative_to(ROOT).parts and any(n.startswith("SpiffWorkflow") for n in _imports(p))]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _modules("engine")
+        if "bpmn" not in p.relative_to(ROOT).parts and any(n.startswith("SpiffWorkflow") for n in _imports(p))
+    ]
     assert offenders == []
 
 
 def test_only_engine_store_defines_tables() -> None:
-    offenders = [str(p.relative_to(ROOT)) for p in _modules("engine")
-                 if "store" not in p.relative_to(ROOT).parts and "sqlalchemy.orm.DeclarativeBase" in p.read_text()]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _modules("engine")
+        if "store" not in p.relative_to(ROOT).parts and "sqlalchemy.orm.DeclarativeBase" in p.read_text()
+    ]
     assert offenders == []

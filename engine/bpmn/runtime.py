@@ -201,7 +201,9 @@ class CaseRuntime:
             return self._engine_steps(task=None)
 
     def waiting_message_names(self) -> set[str]:
-        return {e.name for e in self.workflow.waiting_events() if e.event_type.endswith("MessageEventDefinition")}
+        return {
+            e.name for e in self.workflow.waiting_events() if e.event_type.endswith("MessageEventDefinition")
+        }
 
     # -- internals ------------------------------------------------------------------------------
     def _ready_task(self, task_id: str) -> Any:
@@ -235,10 +237,14 @@ class CaseRuntime:
         except WorkflowTaskException as err:
             raise _script_error(err) from err
         except SpiffWorkflowException as err:
-            raise ScriptError(f"the process could not continue: {err}", element_id=_spiff_element(err)) from err
+            raise ScriptError(
+                f"the process could not continue: {err}", element_id=_spiff_element(err)
+            ) from err
         except Exception as err:  # a library invariant broke; the step is rolled back, the case intact
             where = _element_id(task) if task is not None else None
-            raise ScriptError(f"the process could not continue: {type(err).__name__}: {err}", element_id=where) from err
+            raise ScriptError(
+                f"the process could not continue: {type(err).__name__}: {err}", element_id=where
+            ) from err
         return outcome
 
 
@@ -259,5 +265,3 @@ def _script_error(err: WorkflowTaskException) -> CadreflowError:
     notes = "; ".join(getattr(err, "notes", []) or [])
     message = str(err) + (f" ({notes})" if notes else "")
     return ScriptError(f"the process could not continue: {message}", element_id=_spiff_element(err))
-
-

@@ -671,7 +671,9 @@ def _same(left: Any, right: Any, depth: int = 0) -> bool:
     if depth >= MAX_JSON_DEPTH:
         return False
     if type(left) is list:
-        return len(left) == len(right) and all(_same(a, b, depth + 1) for a, b in zip(left, right))
+        if len(left) != len(right):
+            return False
+        return all(_same(a, b, depth + 1) for a, b in zip(left, right, strict=True))
     if type(left) is dict:
         return list(left) == list(right) and all(_same(left[k], right[k], depth + 1) for k in left)
     if type(left) is float and math.isnan(left):
@@ -805,7 +807,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
         updates: dict[str, Any] = {}
         for name, value in run_globals.items():
-            if name.startswith(("_", TEMP_PREFIX)) or name in _RESERVED or name in external or callable(value):
+            private = name.startswith(("_", TEMP_PREFIX))
+            if private or name in _RESERVED or name in external or callable(value):
                 continue
             if name in context and _same(value, context[name]):
                 continue

@@ -78,7 +78,9 @@ class Database:
             session.commit()
         except IntegrityError as err:
             session.rollback()
-            raise Conflict(f"someone else changed this first ({_first_line(err)}); reload and try again") from err
+            raise Conflict(
+                f"someone else changed this first ({_first_line(err)}); reload and try again"
+            ) from err
         except OperationalError as err:
             session.rollback()
             if "locked" in str(err) or "could not serialize" in str(err) or "deadlock" in str(err):

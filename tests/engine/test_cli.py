@@ -18,13 +18,20 @@ LOCATION = re.compile(r"^.+\.(bpmn|dmn|yaml):\d*: [\w-]+: .+$")
 
 def _broken_project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
-    shutil.copytree(ROOT / "processes" / "reserve_selection", root / "processes" / "reserve_selection",
-                    ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(
+        ROOT / "processes" / "reserve_selection",
+        root / "processes" / "reserve_selection",
+        ignore=shutil.ignore_patterns("tests"),
+    )
     shutil.copytree(ROOT / "forms", root / "forms")
     bpmn = root / "processes" / "reserve_selection" / "reserve_selection.bpmn"
     text = bpmn.read_text(encoding="utf-8")
-    bpmn.write_text(text.replace("<bpmn:script>list_size", "<bpmn:script>list_size = = 1\nlist_size", 1)
-                    .replace('targetRef="prepare_batch"', 'targetRef="no_such_task"', 1), encoding="utf-8")
+    bpmn.write_text(
+        text.replace("<bpmn:script>list_size", "<bpmn:script>list_size = = 1\nlist_size", 1).replace(
+            'targetRef="prepare_batch"', 'targetRef="no_such_task"', 1
+        ),
+        encoding="utf-8",
+    )
     return root
 
 
@@ -66,8 +73,9 @@ def test_deploy_twice_stores_one_version(tmp_path: Path) -> None:
 
 
 def test_test_command_prints_one_line_per_test_and_totals() -> None:
-    result = CliRunner().invoke(main, ["test", str(ROOT / "processes" / "reserve_selection" / "tests" /
-                                                  "happy_path.test.yaml")])
+    result = CliRunner().invoke(
+        main, ["test", str(ROOT / "processes" / "reserve_selection" / "tests" / "happy_path.test.yaml")]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0].startswith("PASS ")
     assert result.output.splitlines()[-1] == "1 passed, 0 failed"
@@ -77,10 +85,15 @@ def test_test_command_exits_non_zero_on_a_failing_test(tmp_path: Path) -> None:
     failing = tmp_path / "processes" / "x" / "wrong.test.yaml"
     failing.parent.mkdir(parents=True)
     (tmp_path / "forms").mkdir()
-    failing.write_text("name: expects the impossible\nprocess: reserve_selection\nsteps:\n"
-                       "  - start: {as: org_department}\n  - expect: {ready: [committee_decision]}\n")
-    shutil.copytree(ROOT / "processes" / "reserve_selection", tmp_path / "processes" / "reserve_selection",
-                    ignore=shutil.ignore_patterns("tests"))
+    failing.write_text(
+        "name: expects the impossible\nprocess: reserve_selection\nsteps:\n"
+        "  - start: {as: org_department}\n  - expect: {ready: [committee_decision]}\n"
+    )
+    shutil.copytree(
+        ROOT / "processes" / "reserve_selection",
+        tmp_path / "processes" / "reserve_selection",
+        ignore=shutil.ignore_patterns("tests"),
+    )
     shutil.rmtree(tmp_path / "forms")
     shutil.copytree(ROOT / "forms", tmp_path / "forms")
     result = CliRunner().invoke(main, ["test", str(failing)])

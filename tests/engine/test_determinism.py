@@ -34,8 +34,13 @@ def _inputs() -> list[dict[str, Any]]:
 
 def _defaults(element: str, data: dict[str, Any]) -> dict[str, Any]:
     if element == "open_batch":  # what the form layer fills in before the workflow sees the data
-        return {"recommendation_threshold": 0.5, "pass_mark": 60, "weights": {"exam": 0.5, "inspection": 0.5},
-                "notice_period": "P7D", **data}
+        return {
+            "recommendation_threshold": 0.5,
+            "pass_mark": 60,
+            "weights": {"exam": 0.5, "inspection": 0.5},
+            "notice_period": "P7D",
+            **data,
+        }
     if element in ("democratic_recommendation", "inspect_candidate"):
         key = "recommendation" if element == "democratic_recommendation" else "inspection"
         return {**data, key: dict(data)}
@@ -51,8 +56,11 @@ def run(save_restore: bool) -> list[str]:
         if save_restore:
             runtime = CaseRuntime.restore(specs, json.loads(snapshots[-1]))
         match = step.get("match") or {}
-        task = next(t for t in runtime.ready_human_tasks()
-                    if t.element_id == step["task"] and all(t.data.get(k) == v for k, v in match.items()))
+        task = next(
+            t
+            for t in runtime.ready_human_tasks()
+            if t.element_id == step["task"] and all(t.data.get(k) == v for k, v in match.items())
+        )
         now += timedelta(hours=1)
         runtime.complete(task.task_id, _defaults(step["task"], step["data"]), now, f"case/{seq}")
         snapshots.append(json.dumps(runtime.snapshot()))
@@ -74,5 +82,7 @@ def test_another_process_produces_the_same_bytes() -> None:
     here = run(save_restore=True)
     code = "import json, tests.engine.test_determinism as t; print(json.dumps(t.run(True)))"
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout) == here

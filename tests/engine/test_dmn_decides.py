@@ -17,23 +17,64 @@ SCENARIO = {
     "units": ["u1"],
     "steps": [
         {"start": {"as": "org_department"}},
-        {"complete": {"task": "open_batch", "as": "org_department", "data": {
-            "batch_name": "dmn", "quota": 1, "units": ["u1"], "reference_date": "2027-01-01",
-            "conditions": {"max_age": 40, "min_education": "bachelor", "min_service_years": 3,
-                           "political_status": "any"}}}},
-        {"complete": {"task": "nominate", "as": "unit_committee@u1", "match": {"unit": "u1"}, "data": {"nominees": [
-            {"id": "old", "name": "Old", "birth_date": "1981-06-01", "education": "bachelor", "service_years": 20,
-             "political_status": "non_party", "committee_opinion": "qualified"},
-            {"id": "young", "name": "Young", "birth_date": "1995-06-01", "education": "bachelor",
-             "service_years": 5, "political_status": "non_party", "committee_opinion": "qualified"}]}}},
+        {
+            "complete": {
+                "task": "open_batch",
+                "as": "org_department",
+                "data": {
+                    "batch_name": "dmn",
+                    "quota": 1,
+                    "units": ["u1"],
+                    "reference_date": "2027-01-01",
+                    "conditions": {
+                        "max_age": 40,
+                        "min_education": "bachelor",
+                        "min_service_years": 3,
+                        "political_status": "any",
+                    },
+                },
+            }
+        },
+        {
+            "complete": {
+                "task": "nominate",
+                "as": "unit_committee@u1",
+                "match": {"unit": "u1"},
+                "data": {
+                    "nominees": [
+                        {
+                            "id": "old",
+                            "name": "Old",
+                            "birth_date": "1981-06-01",
+                            "education": "bachelor",
+                            "service_years": 20,
+                            "political_status": "non_party",
+                            "committee_opinion": "qualified",
+                        },
+                        {
+                            "id": "young",
+                            "name": "Young",
+                            "birth_date": "1995-06-01",
+                            "education": "bachelor",
+                            "service_years": 5,
+                            "political_status": "non_party",
+                            "committee_opinion": "qualified",
+                        },
+                    ]
+                },
+            }
+        },
     ],
 }
 
 
 def _project_copy(tmp_path: Path, dmn_edit: tuple[str, str] | None) -> Path:
     root = tmp_path / "project"
-    shutil.copytree(ROOT / "processes" / "reserve_selection", root / "processes" / "reserve_selection",
-                    ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(
+        ROOT / "processes" / "reserve_selection",
+        root / "processes" / "reserve_selection",
+        ignore=shutil.ignore_patterns("tests"),
+    )
     shutil.copytree(ROOT / "forms", root / "forms")
     if dmn_edit:
         dmn = root / "processes" / "reserve_selection" / "qualification.dmn"
@@ -55,15 +96,24 @@ def _outcome(root: Path, expect: dict) -> list[str]:
 
 
 def test_as_shipped_the_age_row_drops_the_older_nominee(tmp_path: Path) -> None:
-    lines = _outcome(_project_copy(tmp_path, None),
-                     {"ready": ["democratic_recommendation"], "dropped_stages": {"old": "qualification"},
-                      "data": {"qualified": ["young"]}})
+    lines = _outcome(
+        _project_copy(tmp_path, None),
+        {
+            "ready": ["democratic_recommendation"],
+            "dropped_stages": {"old": "qualification"},
+            "data": {"qualified": ["young"]},
+        },
+    )
     assert lines == ["PASS a 45-year-old nominee against max_age 40"], lines
 
 
 def test_changing_the_age_row_changes_who_qualifies(tmp_path: Path) -> None:
-    edited = _project_copy(tmp_path, ("&gt; conditions['max_age']</text>", "&gt; conditions['max_age'] + 10</text>"))
-    lines = _outcome(edited, {"ready": ["democratic_recommendation"], "data": {"qualified": ["old", "young"]}})
+    edited = _project_copy(
+        tmp_path, ("&gt; conditions['max_age']</text>", "&gt; conditions['max_age'] + 10</text>")
+    )
+    lines = _outcome(
+        edited, {"ready": ["democratic_recommendation"], "data": {"qualified": ["old", "young"]}}
+    )
     assert lines == ["PASS a 45-year-old nominee against max_age 40"], lines
 
 
@@ -79,6 +129,12 @@ def test_a_new_row_adds_a_condition(tmp_path: Path) -> None:
       </rule>
     </decisionTable>"""
     edited = _project_copy(tmp_path, ("</decisionTable>", row))
-    lines = _outcome(edited, {"finished": True, "data": {"admitted": []},
-                              "dropped_stages": {"old": "qualification", "young": "qualification"}})
+    lines = _outcome(
+        edited,
+        {
+            "finished": True,
+            "data": {"admitted": []},
+            "dropped_stages": {"old": "qualification", "young": "qualification"},
+        },
+    )
     assert lines == ["PASS a 45-year-old nominee against max_age 40"], lines

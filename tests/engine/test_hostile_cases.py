@@ -62,8 +62,9 @@ def _state(db: Database, case_id: str) -> tuple[int, str, list[str]]:
     ],
     ids=["endless-loop", "file-access", "runtime-error"],
 )
-def test_hostile_script_fails_the_step_and_leaves_the_case_intact(tmp_path: Path, script: str,
-                                                                   error: type[CadreflowError], words: str) -> None:
+def test_hostile_script_fails_the_step_and_leaves_the_case_intact(
+    tmp_path: Path, script: str, error: type[CadreflowError], words: str
+) -> None:
     db, clock, case_id = _setup(tmp_path, script)
     before = _state(db, case_id)
     task_id = before[2][0]
@@ -94,7 +95,9 @@ def test_hostile_script_fails_the_step_and_leaves_the_case_intact(tmp_path: Path
     ],
     ids=["import-os", "subclasses-walk", "import-statement"],
 )
-def test_scripts_the_sandbox_cannot_compile_are_refused_at_deploy(tmp_path: Path, script: str, words: str) -> None:
+def test_scripts_the_sandbox_cannot_compile_are_refused_at_deploy(
+    tmp_path: Path, script: str, words: str
+) -> None:
     with pytest.raises(DefinitionErrors) as caught:
         _setup(tmp_path, script)
     assert words in str(caught.value)
