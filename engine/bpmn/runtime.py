@@ -147,7 +147,11 @@ class CaseRuntime:
         """
         if self.finished:
             last = self.workflow.last_task
-            return dict(self.workflow.data or (last.data if last is not None else {}))
+            data = dict(self.workflow.data or (last.data if last is not None else {}))
+            # SpiffWorkflow keeps declared data objects under this key; ours only declare the names that
+            # multi-instance tasks reference, so they carry nothing of the case.
+            data.pop("data_objects", None)
+            return data
         for state in (TaskState.READY, TaskState.WAITING):
             waiting_at = self.workflow.get_next_task(state=state)
             if waiting_at is not None:

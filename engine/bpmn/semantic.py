@@ -170,6 +170,7 @@ def _di_entry(el: Any) -> dict[str, Any]:
             (_number(w.get("x")), _number(w.get("y"))) for w in _children(el) if w.tag == _WAYPOINT
         ],
         "label": None,
+        "extra": [],
     }
     for child in _children(el):
         if child.tag == _LABEL:
@@ -196,10 +197,15 @@ def semantic_model(xml: bytes) -> dict[str, Any]:
             key, n = target, 2
             while key in di:
                 key, n = f"{target}#{n}", n + 1
-            di[key] = _di_entry(el)
+            di[key] = drawn = _di_entry(el)
             for child in _children(el):
-                if child.tag not in (_BOUNDS, _WAYPOINT, _LABEL):
+                if child.tag in (_BOUNDS, _WAYPOINT, _LABEL):
+                    continue  # in the entry already
+                if child.tag in _DI_TAGS or child.get("id") is not None:
                     visit(child, owner, ())
+                else:
+                    drawn["extra"].append((str(child.tag), _attrs(child, True), _own_text(child)))
+                    drawn["extra"].extend(_extension_tuples(child))
             return
         el_id = el.get("id")
         if el_id is not None or el.getparent() is None:
@@ -265,9 +271,16 @@ def _describe(item: tuple[tuple[str, ...], Attrs, str]) -> str:
     return f"<{_path(path)}{' ' + shown if shown else ''}>" + (f" {_clip(text)!r}" if text else "")
 
 
-def _diff_attrs(where: str, a: Attrs, b: Attrs, out: list[str]) -> None:
+def _place(parent: tuple[str | None, tuple[str, ...]]) -> str:
+    owner, between = parent
+    return f"{owner}{'/' + _path(between) if between else ''}" if owner else "the top"
+
+
+def _diff_attrs(
+    where: str, a: Attrs, b: Attrs, out: list[str], skip: frozenset[str] | set[str] = frozenset()
+) -> None:
     da, db = dict(a), dict(b)
-    for name in sorted(set(da) | set(db)):
+    for name in sorted((set(da) | set(db)) - set(skip)):
         if name not in db:
             out.append(f"{where}: attribute {_short(name)} removed (was {da[name]!r})")
         elif name not in da:
@@ -281,10 +294,12 @@ def _diff_element(key: str, ea: dict[str, Any], eb: dict[str, Any], out: list[st
     if ea["tag"] != eb["tag"]:
         out.append(f"{where}: tag changed {_short(ea['tag'])} -> {_short(eb['tag'])}")
     if ea["parent"] != eb["parent"]:
-        (pa, wa), (pb, wb) = ea["parent"], eb["parent"]
-        out.append(f"{where}: moved from {pa}/{_path(wa)} to {pb}/{_path(wb)}".replace("/ ", " "))
-    _diff_attrs(where, ea["attrs"], eb["attrs"], out)
-    ca, cb = ea["children"], eb["children"]
+        out.append(f"{where}: moved from {_place(ea['parent'])} to {_place(eb['parent'])}")
+    # Flow ends and lane membership have their own, clearer, messages.
+    skip = {"sourceRef", "targetRef"}
+    _diff_attrs(where, ea["attrs"], eb["attrs"], out, skip)
+    ca = Counter({k: n for k, n in ea["children"].items() if k[0] != (_FLOW_NODE_REF,)})
+    cb = Counter({k: n for k, n in eb["children"].items() if k[0] != (_FLOW_NODE_REF,)})
     for item in sorted((ca - cb).elements()):
         out.append(f"{where}: lost {_describe(item)}")
     for item in sorted((cb - ca).elements()):
@@ -305,9 +320,9 @@ def _diff_di(key: str, da: dict[str, Any], db: dict[str, Any], out: list[str]) -
     where = f"diagram {da['kind']} for {key}"
     if da["kind"] != db["kind"]:
         out.append(f"{where}: became a {db['kind']}")
-    for name, label in (("bounds", "bounds"), ("waypoints", "waypoints"), ("label", "label")):
+    for name in ("bounds", "waypoints", "label", "extra"):
         if da[name] != db[name]:
-            out.append(f"{where}: {label} changed {da[name]!r} -> {db[name]!r}")
+            out.append(f"{where}: {name} changed {da[name]!r} -> {db[name]!r}")
     _diff_attrs(where, da["attrs"], db["attrs"], out)
 
 
