@@ -234,17 +234,19 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
         actor = load_actor(session, user_id)
         properties = _properties(definition, row)
         check_may_act(session, actor, row, properties)
-        runtime = _restore(session, case, definition)
-        spiff_data = _spiff_task_data(runtime, task_id)
-        clean = _validate(session, definition, row, data, spiff_data, case)
-        named = subjects_in(clean, properties.get("subjectsPath", ""))
-        if actor.user_id in named:
+        # Listing oneself is forbidden, and forbidden is reported before any field error.
+        listed = subjects_in(data if isinstance(data, dict) else {}, properties.get("subjectsPath", ""))
+        if actor.user_id in listed:
             raise Forbidden(
                 "you may not list yourself: nobody acts on a case about themselves",
                 case_id=case.id,
                 task=task_id,
                 element_id=row.element_id,
             )
+        runtime = _restore(session, case, definition)
+        spiff_data = _spiff_task_data(runtime, task_id)
+        clean = _validate(session, definition, row, data, spiff_data, case)
+        named = subjects_in(clean, properties.get("subjectsPath", ""))
         now = clock.now()
         seed = _append_input(
             session,
