@@ -245,7 +245,9 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
             )
         runtime = _restore(session, case, definition)
         spiff_data = _spiff_task_data(runtime, task_id)
-        clean = _validate(session, definition, row, data, spiff_data, case)
+        # The workflow gets exactly what the log records (canonical key order included), so that
+        # re-executing the log reproduces the stored state.
+        clean = as_logged(_validate(session, definition, row, data, spiff_data, case))
         named = subjects_in(clean, properties.get("subjectsPath", ""))
         now = clock.now()
         seed = _append_input(
@@ -283,7 +285,7 @@ def deliver_message(
         seed = _append_input(
             session, case, events.MESSAGE_RECEIVED, now, user_id, {"name": name, "data": data}
         )
-        outcome = runtime.deliver_message(name, data, now, seed)
+        outcome = runtime.deliver_message(name, as_logged(data), now, seed)
         _after_step(session, case, definition, runtime, outcome, now)
         return _case_view(session, case)
 
@@ -350,6 +352,12 @@ def _start_lane(definition: Definition) -> str | None:
 def _properties(definition: Definition, row: HumanTask) -> dict[str, str]:
     info = definition.user_tasks.get(row.element_id)
     return dict(info.properties) if info else {}
+
+
+def as_logged(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` as the event log will hold it: canonical JSON, read back."""
+    result: dict[str, Any] = json.loads(canonical_json(value))
+    return result
 
 
 def _lock_case(session: Session, case_id: str) -> Case:

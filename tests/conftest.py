@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,7 +66,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Under ``CI=true``, a run in which no PostgreSQL test ran is a failed run."""
-    if in_ci() and _postgres_ran == 0 and session.testscollected > 0 and session.exitstatus == pytest.ExitCode.OK:
+    nothing_ran = _postgres_ran == 0 and session.testscollected > 0
+    if in_ci() and nothing_ran and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -212,6 +213,16 @@ def make_user(db: Database, user_id: str, *roles: str) -> str:
     return user_id
 
 
+@pytest.fixture
+def add_user(deployed: Database) -> Callable[..., str]:
+    """``add_user("ann", "unit_committee@u1", ...)``: a user with roles in the deployed test database."""
+
+    def add(user_id: str, *roles: str) -> str:
+        return make_user(deployed, user_id, *roles)
+
+    return add
+
+
 # ------------------------------------------------------------------------------------------------
 # The harness
 
@@ -250,7 +261,8 @@ class Harness:
     def step(self, element_id: str, **match: str) -> dict[str, Any]:
         """The happy path's ``complete`` step for ``element_id`` (and ``match``, e.g. ``unit="u1"``)."""
         for body in self.steps():
-            if body["task"] == element_id and all((body.get("match") or {}).get(k) == v for k, v in match.items()):
+            step_match = body.get("match") or {}
+            if body["task"] == element_id and all(step_match.get(k) == v for k, v in match.items()):
                 return body
         raise AssertionError(f"the happy path has no step completing {element_id} {match}")
 
@@ -275,28 +287,34 @@ class Harness:
         """Complete a ready task with the happy path's data, as the happy path's actor."""
         body = self.step(element_id, **match)
         task = self.task(case_id, element_id, **(body.get("match") or {}))
-        return cases.complete_task(self.db, self.clock, self.actor(body["as"]), task.id, self.data(element_id, **match))
+        actor = self.actor(body["as"])
+        return cases.complete_task(self.db, self.clock, actor, task.id, self.data(element_id, **match))
 
-    def drive(self, case_id: str, until: str, **match: str) -> None:
-        """Play the happy path's completions up to (not including) ``until`` (matching ``match``)."""
+    def drive(self, case_id: str, until: str | None = None, **match: str) -> None:
+        """Play the happy path's completions up to (not including) ``until`` (matching ``match``);
+        with no ``until``, play them all (the case then waits for its notice-period timer)."""
         for body in self.steps():
             step_match = body.get("match") or {}
             if body["task"] == until and all(step_match.get(k) == v for k, v in match.items()):
                 return
             task = self.task(case_id, body["task"], **step_match)
-            cases.complete_task(self.db, self.clock, self.actor(body["as"]), task.id, self.data(body["task"], **step_match))
-        raise AssertionError(f"the happy path never reaches {until} {match}")
+            data = self.data(body["task"], **step_match)
+            cases.complete_task(self.db, self.clock, self.actor(body["as"]), task.id, data)
+        assert until is None, f"the happy path never reaches {until} {match}"
 
     # -- the log ----------------------------------------------------------------------------------
     def events(self, case_id: str) -> list[Event]:
         """The case's events in sequence order."""
         with self.db.read() as session:
-            return list(session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq)))
+            rows = list(session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq)))
+            session.expunge_all()  # keep the loaded values: the read unit of work expires on rollback
+            return rows
 
     def case_row(self, case_id: str) -> Case:
         with self.db.read() as session:
             case = session.get(Case, case_id)
             assert case is not None, f"no case {case_id}"
+            session.expunge(case)
             return case
 
     def verify_chain(self, case_id: str) -> list[Event]:
@@ -313,7 +331,7 @@ class Harness:
         for event in log:
             payload = json.loads(event.payload_json)
             assert canonical_json(payload) == event.payload_json, f"event {event.seq}: payload not canonical"
-            assert event.prev_hash == prev, f"event {event.seq}: prev_hash does not link to event {event.seq - 1}"
+            assert event.prev_hash == prev, f"event {event.seq}: prev_hash does not link to its predecessor"
             body = event_body(event.case_id, event.seq, event.type, event.at, event.actor, payload)
             assert event.schema == body["schema"]
             assert event_hash(prev, body) == event.hash, f"event {event.seq}: hash does not match its body"
