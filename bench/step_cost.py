@@ -13,6 +13,8 @@ Prints two tables:
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import statistics
 import sys
 import tempfile
@@ -36,7 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _fresh_db(url: str | None) -> Database:
     if url is None:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='cadreflow-bench-')}/bench.db"
+        folder = tempfile.mkdtemp(prefix="cadreflow-bench-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        url = f"sqlite:///{folder}/bench.db"
     db = Database(url)
     upgrade(db)
     return db

@@ -1,0 +1,54 @@
+"""Delivering a message to a case that waits for it; a case not waiting for it answers not_found."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from engine import cases, events
+from engine.clock import ManualClock
+from engine.definitions import deploy_bundle, load_bundles
+from engine.directory import ensure_user, grant
+from engine.errors import NotFound
+from engine.store.db import Database
+from engine.store.migrate import upgrade
+from engine.store.models import Event
+
+PROJECT = Path(__file__).parent / "fixtures" / "messages"
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Database, ManualClock]:
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(db)
+    clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
+    with db.write() as session:
+        for bundle in load_bundles(PROJECT / "processes"):
+            deploy_bundle(session, bundle, "test", clock.now())
+        ensure_user(session, "li")
+        grant(session, "li", "org_department")
+    return db, clock
+
+
+def test_a_message_moves_the_case_on_and_its_payload_is_case_data(setup: tuple[Database, ManualClock]) -> None:
+    db, clock = setup
+    case = cases.start_case(db, clock, "li", "approval")
+    assert case.ready == []
+    view = cases.deliver_message(db, clock, "li", case.id, "approval_received", {"by": "standing committee"})
+    assert [t.element_id for t in view.ready] == ["record"]
+    assert view.data["approval"] == {"by": "standing committee"}
+    with db.read() as session:
+        types = [e.type for e in session.query(Event).filter_by(case_id=case.id).order_by(Event.seq)]
+    assert events.MESSAGE_RECEIVED in types and types.index(events.MESSAGE_RECEIVED) < types.index(events.TASK_READY)
+
+
+def test_a_message_the_case_does_not_wait_for_is_not_found_and_changes_nothing(
+    setup: tuple[Database, ManualClock],
+) -> None:
+    db, clock = setup
+    case = cases.start_case(db, clock, "li", "approval")
+    with pytest.raises(NotFound):
+        cases.deliver_message(db, clock, "li", case.id, "something_else", {})
+    assert cases.get_case(db, case.id).last_seq == case.last_seq
