@@ -32,7 +32,9 @@ def setup(tmp_path: Path) -> tuple[Database, ManualClock]:
     return db, clock
 
 
-def test_a_message_moves_the_case_on_and_its_payload_is_case_data(setup: tuple[Database, ManualClock]) -> None:
+def test_a_message_moves_the_case_on_and_its_payload_is_case_data(
+    setup: tuple[Database, ManualClock],
+) -> None:
     db, clock = setup
     case = cases.start_case(db, clock, "li", "approval")
     assert case.ready == []
@@ -41,7 +43,9 @@ def test_a_message_moves_the_case_on_and_its_payload_is_case_data(setup: tuple[D
     assert view.data["approval"] == {"by": "standing committee"}
     with db.read() as session:
         types = [e.type for e in session.query(Event).filter_by(case_id=case.id).order_by(Event.seq)]
-    assert events.MESSAGE_RECEIVED in types and types.index(events.MESSAGE_RECEIVED) < types.index(events.TASK_READY)
+    assert events.MESSAGE_RECEIVED in types and types.index(events.MESSAGE_RECEIVED) < types.index(
+        events.TASK_READY
+    )
 
 
 def test_a_message_the_case_does_not_wait_for_is_not_found_and_changes_nothing(
