@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine import cases  # noqa: E402
 from engine import demo as demo_module  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.definitions import deploy_bundle, load_bundles  # noqa: E402
+from engine.definitions import deploy_processes  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.migrate import upgrade  # noqa: E402
 from engine.store.models import Snapshot  # noqa: E402
@@ -96,9 +96,7 @@ def history_table(url: str | None, sizes: list[int]) -> None:
         for _ in range(5):
             db = _fresh_db(url)
             clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
-            with db.write() as session:
-                for bundle in load_bundles(ROOT / "processes"):
-                    deploy_bundle(session, bundle, "bench", clock.now())
+            deploy_processes(db, ROOT / "processes", "bench", clock.now())
             demo_module.seed_directory(db)
             view = cases.start_case(db, clock, "li_org", "reserve_selection")
             task = view.ready[0]

@@ -87,14 +87,10 @@ def validate(paths: tuple[Path, ...]) -> None:
 @_friendly
 def deploy(ctx: click.Context, path: Path, actor: str, note: str) -> None:
     """Validate and deploy the process folder(s) under PATH; unchanged content is not stored twice."""
-    from engine.definitions import deploy_bundle, load_bundles
+    from engine.definitions import deploy_processes
 
-    bundles = load_bundles(path)
-    db = _db(ctx)
-    with db.write() as session:
-        for bundle in bundles:
-            row = deploy_bundle(session, bundle, actor, SystemClock().now(), note)
-            click.echo(f"{row.process_id} version {row.version} ({row.hash[:12]})")
+    for row in deploy_processes(_db(ctx), path, actor, SystemClock().now(), note):
+        click.echo(f"{row.process_id} version {row.version} ({row.hash[:12]})")
 
 
 @main.command(name="test")

@@ -22,6 +22,7 @@ from engine.bpmn.loader import ProcessBundle, UserTaskInfo, load_process_folder,
 from engine.bpmn.runtime import Specs
 from engine.canonical import canonical_json
 from engine.errors import NotFound
+from engine.store.db import Database
 from engine.store.models import DefinitionVersion
 
 
@@ -84,6 +85,15 @@ def deploy_bundle(
     session.add(row)
     session.flush()
     return row
+
+
+def deploy_processes(
+    db: Database, path: Path, actor: str, now: datetime, note: str = ""
+) -> list[DefinitionVersion]:
+    """Validate every process folder under ``path`` and deploy them in one transaction (all or none)."""
+    bundles = load_bundles(path)
+    with db.write() as session:
+        return [deploy_bundle(session, bundle, actor, now, note) for bundle in bundles]
 
 
 def latest_version(session: Session, process_id: str) -> DefinitionVersion:

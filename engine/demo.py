@@ -15,7 +15,7 @@ from typing import Any
 
 from engine import cases
 from engine.clock import ManualClock
-from engine.definitions import deploy_bundle, find_project_root, load_bundles
+from engine.definitions import deploy_processes, find_project_root
 from engine.directory import ensure_unit, ensure_user, grant
 from engine.store.db import Database
 from engine.store.migrate import upgrade
@@ -162,9 +162,7 @@ def run_demo(db: Database, emit: Callable[[str], None]) -> str:
     upgrade(db)
     root = find_project_root(Path(__file__).parent)
     clock = ManualClock(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=30))
-    with db.write() as session:
-        for bundle in load_bundles(root / "processes"):
-            deploy_bundle(session, bundle, "demo", clock.now(), "demo deployment")
+    deploy_processes(db, root / "processes", "demo", clock.now(), "demo deployment")
     seed_directory(db)
 
     steps: list[str] = []

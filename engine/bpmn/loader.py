@@ -40,6 +40,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD
 
+from engine.bpmn.safe_xml import safe_parser
 from engine.bpmn.spiff_config import CadreflowParser
 from engine.canonical import content_hash as canonical_content_hash
 from engine.errors import DefinitionError, DefinitionErrors
@@ -225,18 +226,6 @@ def _spiff(tag: str) -> str:
 # Stage 1: safe XML
 
 
-def _safe_parser() -> etree.XMLParser:
-    # A parser per document: lxml parsers must not be shared between threads.
-    return etree.XMLParser(
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-        dtd_validation=False,
-        remove_blank_text=False,
-    )
-
-
 def _doctype_in_prolog(data: bytes) -> tuple[int, bool] | None:
     """Find a DOCTYPE before the root element without handing the bytes to an XML parser.
 
@@ -278,7 +267,7 @@ def _parse_xml(data: bytes, display: str, problems: _Problems) -> Any:
         problems.add(display, doctype_line, None, ENTITY_MESSAGE if entities else DOCTYPE_MESSAGE)
         return None
     try:
-        root = etree.fromstring(data, _safe_parser())
+        root = etree.fromstring(data, safe_parser(remove_blank_text=False))
     except etree.XMLSyntaxError as exc:
         message = _LXML_POSITION_RE.sub("", exc.msg or str(exc)) or "malformed XML"
         line = exc.lineno if isinstance(exc.lineno, int) and exc.lineno > 0 else None

@@ -33,6 +33,8 @@ from typing import Any
 
 from lxml import etree
 
+from engine.bpmn.safe_xml import safe_parser
+
 __all__ = ["semantic_diff", "semantic_model"]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -65,17 +67,8 @@ Attrs = tuple[tuple[str, str], ...]
 
 
 def _parser() -> etree.XMLParser:
-    # One parser per call (lxml parsers are not thread-safe): no entities, no DTD, no network.
-    return etree.XMLParser(
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-        strip_cdata=True,
-    )
+    # Comments, processing instructions and CDATA wrappers carry no meaning for the comparison.
+    return safe_parser(remove_comments=True, remove_pis=True, strip_cdata=True)
 
 
 def _parse(xml: bytes) -> Any:

@@ -11,28 +11,23 @@ from click.testing import CliRunner
 from engine.cli import main
 from engine.store.db import Database
 from engine.store.models import DefinitionVersion
+from tests.project_copy import copy_project
 
 ROOT = Path(__file__).resolve().parents[2]
+BPMN = "processes/reserve_selection/reserve_selection.bpmn"
 LOCATION = re.compile(r"^.+\.(bpmn|dmn|yaml):\d*: [\w-]+: .+$")
 
 
 def _broken_project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(
-        ROOT / "processes" / "reserve_selection",
-        root / "processes" / "reserve_selection",
-        ignore=shutil.ignore_patterns("tests"),
+    return copy_project(
+        tmp_path,
+        {
+            BPMN: [
+                ("<bpmn:script>exam_ranking", "<bpmn:script>x = = 1\nexam_ranking"),
+                ('targetRef="prepare_batch"', 'targetRef="no_such_task"'),
+            ]
+        },
     )
-    shutil.copytree(ROOT / "forms", root / "forms")
-    bpmn = root / "processes" / "reserve_selection" / "reserve_selection.bpmn"
-    text = bpmn.read_text(encoding="utf-8")
-    bpmn.write_text(
-        text.replace("<bpmn:script>list_size", "<bpmn:script>list_size = = 1\nlist_size", 1).replace(
-            'targetRef="prepare_batch"', 'targetRef="no_such_task"', 1
-        ),
-        encoding="utf-8",
-    )
-    return root
 
 
 def test_validate_the_shipped_processes_exits_zero() -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import yaml
 
 from engine.process_tests import ProcessTestRunner
+from tests.project_copy import copy_project
 
-ROOT = Path(__file__).resolve().parents[2]
+DMN = "processes/reserve_selection/qualification.dmn"
 
 SCENARIO = {
     "name": "a 45-year-old nominee against max_age 40",
@@ -69,19 +69,7 @@ SCENARIO = {
 
 
 def _project_copy(tmp_path: Path, dmn_edit: tuple[str, str] | None) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(
-        ROOT / "processes" / "reserve_selection",
-        root / "processes" / "reserve_selection",
-        ignore=shutil.ignore_patterns("tests"),
-    )
-    shutil.copytree(ROOT / "forms", root / "forms")
-    if dmn_edit:
-        dmn = root / "processes" / "reserve_selection" / "qualification.dmn"
-        text = dmn.read_text(encoding="utf-8")
-        assert dmn_edit[0] in text
-        dmn.write_text(text.replace(dmn_edit[0], dmn_edit[1]), encoding="utf-8")
-    return root
+    return copy_project(tmp_path, {DMN: [dmn_edit]} if dmn_edit else None)
 
 
 def _outcome(root: Path, expect: dict) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 
 from engine import cases
 from engine.clock import ManualClock
-from engine.definitions import deploy_bundle, load_bundles
+from engine.definitions import deploy_processes
 from engine.directory import ensure_user, grant
 from engine.errors import CadreflowError, DefinitionErrors, ScriptError, ScriptTimeout
 from engine.store.db import Database
@@ -36,9 +36,8 @@ def _setup(tmp_path: Path, script: str) -> tuple[Database, ManualClock, str]:
     db = Database(f"sqlite:///{tmp_path / 'case.db'}")
     upgrade(db)
     clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
+    deploy_processes(db, root / "processes", "test", clock.now())
     with db.write() as session:
-        for bundle in load_bundles(root / "processes"):
-            deploy_bundle(session, bundle, "test", clock.now())
         ensure_user(session, "li")
         grant(session, "li", "org_department")
     case = cases.start_case(db, clock, "li", "demo")

@@ -9,7 +9,7 @@ import pytest
 
 from engine import cases, events
 from engine.clock import ManualClock
-from engine.definitions import deploy_bundle, load_bundles
+from engine.definitions import deploy_processes
 from engine.directory import ensure_user, grant
 from engine.errors import NotFound
 from engine.store.db import Database
@@ -24,9 +24,8 @@ def setup(tmp_path: Path) -> tuple[Database, ManualClock]:
     db = Database(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(db)
     clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
+    deploy_processes(db, PROJECT / "processes", "test", clock.now())
     with db.write() as session:
-        for bundle in load_bundles(PROJECT / "processes"):
-            deploy_bundle(session, bundle, "test", clock.now())
         ensure_user(session, "li")
         grant(session, "li", "org_department")
     return db, clock
