@@ -16,7 +16,7 @@ from engine.errors import CadreflowError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _friendly(func: F) -> F:
+def friendly_errors(func: F) -> F:
     """Turn typed errors into ``error: ...`` lines and exit code 1."""
 
     @wraps(func)
@@ -52,7 +52,7 @@ def _db(ctx: click.Context) -> Any:
 
 @main.command()
 @click.pass_context
-@_friendly
+@friendly_errors
 def init(ctx: click.Context) -> None:
     """Create or migrate the database to the current schema."""
     from engine.store.migrate import upgrade
@@ -84,7 +84,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 )
 @click.option("--note", default="", help="Why this version is deployed.")
 @click.pass_context
-@_friendly
+@friendly_errors
 def deploy(ctx: click.Context, path: Path, actor: str, note: str) -> None:
     """Validate and deploy the process folder(s) under PATH; unchanged content is not stored twice."""
     from engine.definitions import deploy_processes
@@ -95,7 +95,7 @@ def deploy(ctx: click.Context, path: Path, actor: str, note: str) -> None:
 
 @main.command(name="test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@_friendly
+@friendly_errors
 def run_tests(paths: tuple[Path, ...]) -> None:
     """Run process tests (*.test.yaml): `PASS name` / `FAIL name: ...`, then the totals."""
     from engine.process_tests import run_paths
@@ -107,7 +107,7 @@ def run_tests(paths: tuple[Path, ...]) -> None:
 
 @main.command()
 @click.pass_context
-@_friendly
+@friendly_errors
 def demo(ctx: click.Context) -> None:
     """Seed units and users, run a batch of about 20 nominees to the end, print the outcome."""
     from engine.demo import run_demo
