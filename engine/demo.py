@@ -157,17 +157,81 @@ def seed_directory(db: Database) -> None:
             grant(session, user_id, role, unit)
 
 
+# Batches the demo leaves behind, so every role finds work in the inbox: (title, days ago, stop before).
+BATCHES = [
+    ("2027 reserve cadres, first batch / 2027年第一批后备干部", 40, None),
+    ("2027 reserve cadres, second batch / 2027年第二批后备干部", 20, "discipline_opinion"),
+    ("2027 reserve cadres, third batch / 2027年第三批后备干部", 10, "record_exam_scores"),
+    ("2027 reserve cadres, fourth batch / 2027年第四批后备干部", 1, "nominate"),
+]
+
+
+class _Stop(Exception):
+    """The batch reached the task it is to be left waiting at."""
+
+
 def run_demo(db: Database, emit: Callable[[str], None]) -> str:
-    """Seed, run one batch to the end, print the outcome table; return the case id."""
+    """Seed the directory and four batches (finished, at opinions, at exams, just opened).
+
+    Idempotent: when the demo batches exist already, nothing is added. Prints the demo sign-ins and the
+    finished batch's outcome; returns the finished batch's case id.
+    """
     upgrade(db)
     root = find_project_root(Path(__file__).parent)
-    clock = ManualClock(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=30))
-    deploy_processes(db, root / "processes", "demo", clock.now(), "demo deployment")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    deploy_processes(db, root / "processes", "demo", now - timedelta(days=60), "demo deployment")
     seed_directory(db)
+    existing = _existing_batches(db)
+    finished_id = existing.get(BATCHES[0][0], "")
+    for title, days_ago, stop_before in BATCHES:
+        if title in existing:
+            emit(f"  {pick_english(title)}: already there (case {existing[title]})")
+            continue
+        clock = ManualClock(now - timedelta(days=days_ago))
+        case_id = run_batch(db, clock, title, stop_before, emit)
+        if stop_before is None:
+            finished_id = case_id
+    emit("")
+    emit(outcome_table(cases.get_case(db, finished_id)))
+    emit("")
+    emit(sign_in_table())
+    return finished_id
 
+
+def pick_english(title: str) -> str:
+    return title.split(" / ")[0]
+
+
+def _existing_batches(db: Database) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from engine.store.models import Case
+
+    titles = [title for title, _days, _stop in BATCHES]
+    with db.read() as session:
+        rows = session.execute(select(Case.title, Case.id).where(Case.title.in_(titles))).all()
+    return {title: case_id for title, case_id in rows}
+
+
+def sign_in_table() -> str:
+    lines = [f"Demo sign-ins (password for all: {DEMO_PASSWORD})", f"  {'user':<15} {'role':<22} unit"]
+    lines += [f"  {user:<15} {role:<22} {unit or '-'}" for user, _name, role, unit in USERS]
+    return "\n".join(lines)
+
+
+def run_batch(
+    db: Database, clock: ManualClock, title: str, stop_before: str | None, emit: Callable[[str], None]
+) -> str:
+    """Drive one batch through the services, reading what each role would see; stop before a task."""
     steps: list[str] = []
+    emit(
+        f"{pick_english(title)}: 20 nominees in 3 units"
+        + (f", left waiting at {stop_before}" if stop_before else ", run to the end")
+    )
 
     def act(label: str, user: str, task: cases.TaskView, data: dict[str, Any]) -> cases.CaseView:
+        if task.element_id == stop_before:
+            raise _Stop
         steps.append(label)
         emit(f"  [{len(steps):2d}] {label:<44} by {user}")
         clock.advance("PT2H")
@@ -185,15 +249,29 @@ def run_demo(db: Database, emit: Callable[[str], None]) -> str:
             )
         return found[0]
 
-    emit("cadreflow demo: one reserve-cadre selection batch, 20 nominees in 3 units")
     view = cases.start_case(db, clock, "li_org", "reserve_selection")
-    emit(f"  case {view.id} started")
+    try:
+        _drive(view, title, act, only, clock, db, emit)
+    except _Stop:
+        pass
+    return view.id
+
+
+def _drive(
+    view: cases.CaseView,
+    title: str,
+    act: Callable[..., cases.CaseView],
+    only: Callable[..., cases.TaskView],
+    clock: ManualClock,
+    db: Database,
+    emit: Callable[[str], None],
+) -> None:
     view = act(
         "open_batch (quota 4)",
         "li_org",
         only(view, "open_batch"),
         {
-            "batch_name": "2027 reserve cadres, first batch / 2027年第一批后备干部",
+            "batch_name": title,
             "quota": 4,
             "units": [u[0] for u in UNITS],
             "conditions": {
@@ -303,10 +381,6 @@ def run_demo(db: Database, emit: Callable[[str], None]) -> str:
     emit("  notice period P7D ...")
     clock.advance("P7D")
     cases.fire_due_timers(db, clock.now())
-    view = cases.get_case(db, view.id)
-    emit("")
-    emit(outcome_table(view))
-    return view.id
 
 
 def outcome_table(view: cases.CaseView) -> str:

@@ -37,3 +37,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   echo "$want" > "$stamp"
 fi
+
+# The UI's Chinese catalog (webui/translations/*/LC_MESSAGES/messages.po) compiles to .mo files,
+# which are build output and not kept in git.
+if compgen -G "webui/translations/*/LC_MESSAGES/messages.po" >/dev/null; then
+  .venv/bin/pybabel compile -q -d webui/translations
+fi
