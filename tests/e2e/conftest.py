@@ -1,0 +1,105 @@
+"""Browser tests: the real app on a live local server, the demo data, Debian's Chromium via Playwright.
+
+Playwright cannot download its own browsers here; it drives ``/usr/bin/chromium`` (installed by
+``scripts/test.sh`` when missing). Without Chromium the tests skip — except under ``CI=true``, where
+they fail. Screenshots go to ``tests/e2e/artifacts/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine.demo import run_demo
+from engine.store.db import Database
+from webui.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+DEMO_PASSWORD = "cadreflow-demo"
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: scripts/test.sh installs it with apt-get install -y chromium"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the demo data, served on a free local port for the whole session."""
+    folder = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{folder / 'e2e.db'}"
+    run_demo(Database(url), lambda _line: None)
+    app = create_app({"DATABASE_URL": url, "VAR_DIR": str(folder), "SECRET_KEY": "e2e-only"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    context = browser.new_context(
+        base_url=live_server, locale="en-US", viewport={"width": 1400, "height": 900}
+    )
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def sign_in(page: Any, user: str) -> None:
+    page.goto("/login")
+    page.fill("input[name=user_id]", user)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_load_state("networkidle")
+
+
+def sign_out(page: Any) -> None:
+    """Forget the session (as signing out does) so the next role can sign in on the same tab."""
+    page.context.clear_cookies()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
