@@ -29,6 +29,7 @@ from engine.canonical import GENESIS_HASH, canonical_json, content_hash, format_
 from engine.clock import Clock, add_duration
 from engine.definitions import Definition, get_definition, latest_version
 from engine.directory import Actor, load_actor, unit_exists
+from engine.drafts import delete_drafts
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.forms import validate_form
 from engine.store.db import Database
@@ -263,6 +264,7 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
             step_data[properties["formDataKey"]] = dict(clean)
         outcome = runtime.complete(task_id, step_data, now, seed)
         row.status, row.completed_at, row.completed_by = "completed", now, user_id
+        delete_drafts(session, task_id)
         if session.get(CaseActor, (case.id, row.element_id, user_id)) is None:
             session.add(CaseActor(case_id=case.id, element_id=row.element_id, user_id=user_id))
         for subject in named:
@@ -483,6 +485,7 @@ def _sync_inbox(
     for row in rows:
         if row.id not in ready:
             row.status = "cancelled"
+            delete_drafts(session, row.id)
     known = {row.id for row in rows}
     for task_id, task in ready.items():
         if task_id in known:

@@ -34,7 +34,8 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     app.config.update(settings)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(var_dir)
-    app.extensions["cadreflow"] = WebContext(db=Database(app.config["DATABASE_URL"]), clock=clock or SystemClock())
+    database = Database(app.config["DATABASE_URL"])
+    app.extensions["cadreflow"] = WebContext(db=database, clock=clock or SystemClock())
     babel.init_app(app, locale_selector=select_locale)
 
     app.before_request(load_signed_in_actor)

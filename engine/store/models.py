@@ -151,7 +151,23 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_tasks_inbox", "status", "role", "unit_id"),
         Index("ix_human_tasks_case_status", "case_id", "status"),
+        # "Done" page: a user's completed tasks, newest first (migration 0002).
+        Index("ix_human_tasks_done", "completed_by", "completed_at"),
     )
+
+
+class TaskDraft(Base):
+    """A person's unfinished form for a ready task: saved without validation, deleted on completion.
+
+    Drafts are not inputs of the workflow, so they are not events; they are kept per person, so two
+    people of the same role can each prepare their own before one of them completes the task.
+    """
+
+    __tablename__ = "task_drafts"
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    data_json: Mapped[str] = mapped_column(Text)  # canonical JSON of the form as last saved
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CaseActor(Base):
