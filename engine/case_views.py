@@ -101,6 +101,17 @@ def may_view_case(session: Session, actor: Actor, case: Case) -> bool:
     return _view_scope(session, actor, case) is not False
 
 
+def may_see_task(db: Database, user_id: str, task_id: str) -> bool:
+    """Whether the task would show on a case page ``user_id`` may open (so a refusal may say why)."""
+    with db.read() as session:
+        row = session.get(HumanTask, task_id)
+        case = session.get(Case, row.case_id) if row is not None else None
+        if row is None or case is None:
+            return False
+        scope = _view_scope(session, load_actor(session, user_id), case)
+        return scope is True or (isinstance(scope, set) and row.unit_id in scope)
+
+
 def _view_scope(session: Session, actor: Actor, case: Case) -> bool | set[str]:
     """False: may not view; True: the whole case; a set: only these units' part of it."""
     if is_subject(session, case.id, actor.user_id):

@@ -223,18 +223,19 @@ def unclaim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> Task
 def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: dict[str, Any]) -> CaseView:
     """Complete a ready human task with form ``data``.
 
-    Errors, in this order: ``not_found`` (no such task), ``conflict`` (completed or claimed by someone
-    else first), ``forbidden`` (role, unit, separation of duties), ``invalid`` (form or rule).
+    Errors, in this order: ``not_found`` (no such task), ``conflict`` (already completed),
+    ``forbidden`` (role, unit, separation of duties), ``conflict`` (claimed by someone else),
+    ``invalid`` (form or rule).
     """
     with db.write() as session:
         row, case, definition = _lock_task(session, task_id)
+        actor = load_actor(session, user_id)
+        properties = _properties(definition, row)
+        check_may_act(session, actor, row, properties)
         if row.assignee not in (None, user_id):
             raise Conflict(
                 f"claimed by {row.assignee}", case_id=case.id, task=task_id, element_id=row.element_id
             )
-        actor = load_actor(session, user_id)
-        properties = _properties(definition, row)
-        check_may_act(session, actor, row, properties)
         # Listing oneself is forbidden, and forbidden is reported before any field error.
         listed = subjects_in(data if isinstance(data, dict) else {}, properties.get("subjectsPath", ""))
         if actor.user_id in listed:

@@ -20,6 +20,7 @@ from engine.errors import Invalid
 from engine.inbox import InboxFilters, inbox_page
 from engine.task_views import task_detail
 from webui.context import actor, web
+from webui.hiding import unseen_as_not_found
 from webui.security import csrf_token, login_required
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -50,8 +51,13 @@ def _json_body() -> dict[str, Any]:
 def session_info() -> Any:
     me = actor()
     grants = sorted({(g.role, g.unit_id) for g in me.grants})
-    return jsonify({"user": me.user_id, "grants": [{"role": r, "unit": u} for r, u in grants],
-                    "csrf_token": csrf_token()})
+    return jsonify(
+        {
+            "user": me.user_id,
+            "grants": [{"role": r, "unit": u} for r, u in grants],
+            "csrf_token": csrf_token(),
+        }
+    )
 
 
 @bp.get("/tasks")
@@ -82,13 +88,15 @@ def task(task_id: str) -> Any:
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str) -> Any:
-    return jsonify(_plain(cases.claim_task(web().db, web().clock, actor().user_id, task_id)))
+    with unseen_as_not_found(task_id):
+        return jsonify(_plain(cases.claim_task(web().db, web().clock, actor().user_id, task_id)))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str) -> Any:
-    return jsonify(_plain(cases.unclaim_task(web().db, web().clock, actor().user_id, task_id)))
+    with unseen_as_not_found(task_id):
+        return jsonify(_plain(cases.unclaim_task(web().db, web().clock, actor().user_id, task_id)))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -96,7 +104,8 @@ def unclaim(task_id: str) -> Any:
 def complete(task_id: str) -> Any:
     body = _json_body()
     data = body.get("data", body)
-    view = cases.complete_task(web().db, web().clock, actor().user_id, task_id, data)
+    with unseen_as_not_found(task_id):
+        view = cases.complete_task(web().db, web().clock, actor().user_id, task_id, data)
     return jsonify({"case_id": view.id, "status": view.status, "ready": _plain(view.ready)})
 
 
