@@ -37,6 +37,7 @@ from engine.store.models import (
     Case,
     CaseActor,
     CaseSubject,
+    DefinitionVersion,
     HumanTask,
     PoolMember,
     ScheduledTimer,
@@ -142,6 +143,26 @@ def inbox(db: Database, user_id: str) -> list[TaskView]:
 
 # ------------------------------------------------------------------------------------------------
 # Acting
+
+
+@dataclass(frozen=True)
+class StartableProcess:
+    process_id: str
+    name: str  # the process's name in the BPMN ("English / 中文")
+
+
+def startable_processes(db: Database, user_id: str) -> list[StartableProcess]:
+    """Deployed processes whose latest version ``user_id`` may start (they hold the start lane's role)."""
+    with db.read() as session:
+        actor = load_actor(session, user_id)
+        process_ids = session.scalars(select(DefinitionVersion.process_id).distinct()).all()
+        out = []
+        for process_id in sorted(process_ids):
+            definition = get_definition(session, latest_version(session, process_id).hash)
+            starter = _start_lane(definition)
+            if starter and actor.has_role(starter, _any_unit(actor, starter)):
+                out.append(StartableProcess(process_id, definition.specs.spec.description or process_id))
+        return out
 
 
 def start_case(db: Database, clock: Clock, user_id: str, process_id: str) -> CaseView:

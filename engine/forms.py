@@ -124,7 +124,11 @@ def validate_form(
             detail = ""
         if not ok:
             message = rule.get("message", {})
-            text = message.get("en", "rule failed") if isinstance(message, dict) else str(message)
+            # Both languages, "English / 中文", as everywhere in process files; the web shows one half.
+            if isinstance(message, dict):
+                text = " / ".join(m for m in (message.get("en"), message.get("zh")) if m) or "rule failed"
+            else:
+                text = str(message)
             fields.setdefault(rule.get("field", "(form)"), text + detail)
     if fields:
         raise Invalid("the form breaks a rule", element_id=element_id, fields=fields)

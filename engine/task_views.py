@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import SCRIPT_ENGINE, CaseRuntime
@@ -29,7 +30,7 @@ from engine.definitions import get_definition
 from engine.drafts import load_draft, visible_task
 from engine.errors import NotFound, ScriptError
 from engine.store.db import Database
-from engine.store.models import Case, HumanTask, Snapshot
+from engine.store.models import Case, HumanTask, Snapshot, Unit
 
 PREFILL_KEY = "x-prefill"
 CHOICES_KEY = "x-choices"
@@ -95,13 +96,34 @@ def task_detail(db: Database, user_id: str, task_id: str) -> TaskDetail:
             values=values,
             instructions=info.instructions if info else None,
             context=context_items(schema, data, where),
-            choices=choices(schema, data, where),
+            choices={**_reference_choices(session, schema), **choices(schema, data, where)},
             claimed_by=row.assignee,
             may_claim=row.assignee is None,
             may_unclaim=row.assignee == user_id,
             has_draft=draft is not None,
             form_key=row.form_key,
         )
+
+
+def _reference_choices(session: Session, schema: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Choices for fields that name directory entries (``x-ref: unit``): every unit, by its names."""
+    paths = [path for path, kind in _ref_paths(schema, "") if kind == "unit"]
+    if not paths:
+        return {}
+    units = [(u.id, f"{u.name_en} / {u.name_zh}") for u in session.scalars(select(Unit).order_by(Unit.id))]
+    return {path: units for path in paths}
+
+
+def _ref_paths(schema: Any, path: str) -> list[tuple[str, str]]:
+    """(field path in the ``x-choices`` notation, kind) for every ``x-ref`` in ``schema``."""
+    if not isinstance(schema, dict):
+        return []
+    found = [(path, str(schema["x-ref"]))] if "x-ref" in schema and path else []
+    for name, prop in (schema.get("properties") or {}).items():
+        found += _ref_paths(prop, f"{path}.{name}" if path else name)
+    if isinstance(schema.get("items"), dict):
+        found += _ref_paths(schema["items"], f"{path}[]")
+    return found
 
 
 def task_view(row: HumanTask) -> TaskView:

@@ -505,7 +505,9 @@ def render_form(
         builder.node(prop_schema, prop, prop, prop, current.get(prop), required=prop in required)
         for prop, prop_schema in _properties(schema).items()
     ]
-    top = _place_errors(builder, errors or {})
+    # Rule messages arrive as "English / 中文": show the half in the page's language.
+    shown = {path: pick(str(message), language) for path, message in (errors or {}).items()}
+    top = _place_errors(builder, shown)
     if not top and any(n.errors for n in builder.by_path.values()):
         top = [builder.t("form_errors")]
     view = FormView(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine import cases
 from engine.case_views import CaseDetail, case_detail
 from webui.context import actor, web
 from webui.security import login_required
@@ -71,6 +72,19 @@ def when(moment: datetime | None, with_time: bool = True) -> str:
 
 def _detail(case_id: str) -> CaseDetail:
     return case_detail(web().db, actor().user_id, case_id)
+
+
+@bp.post("/new")
+@login_required
+def start() -> Any:
+    """Start a case (e.g. open a new batch) and go straight to its first task, if it is the starter's."""
+    process_id = request.form.get("process", "")
+    case = cases.start_case(web().db, web().clock, actor().user_id, process_id)
+    flash(_("Started: %(title)s", title=process_id))
+    mine = [t for t in case.ready if t.role in actor().roles()]
+    if mine:
+        return redirect(url_for("tasks.view", task_id=mine[0].id))
+    return redirect(url_for("cases.view", case_id=case.id))
 
 
 @bp.get("/<case_id>")

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.cases import startable_processes
 from engine.inbox import SORTS, VIEWS, InboxFilters, done_tasks, inbox_page
 from webui.context import actor, web
 from webui.i18n import pick
@@ -169,6 +170,7 @@ def index() -> Any:
         format_time=format_time,
         me=actor().user_id,
         here=request.full_path.rstrip("?"),
+        startable=startable_processes(web().db, actor().user_id),
     )
 
 
