@@ -110,7 +110,8 @@ def _reference_choices(session: Session, schema: dict[str, Any]) -> dict[str, li
     paths = [path for path, kind in _ref_paths(schema, "") if kind == "unit"]
     if not paths:
         return {}
-    units = [(u.id, f"{u.name_en} / {u.name_zh}") for u in session.scalars(select(Unit).order_by(Unit.id))]
+    rows = session.scalars(select(Unit).order_by(Unit.id))
+    units = [(u.id, f"{u.id} · {u.name_en} / {u.id} · {u.name_zh}") for u in rows]
     return {path: units for path in paths}
 
 
