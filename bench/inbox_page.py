@@ -54,9 +54,8 @@ def main() -> None:
         run_batch(db, clock, f"Load batch {number} / 负载批次 {number}", "nominate", lambda _line: None)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "VAR_DIR": folder})
     known = {user for user, _name, _role, _unit in USERS}
-    print(
-        f"Inbox page (GET /), demo data + {args.extra_batches} open batches, {args.requests} requests per user"
-    )
+    load = f"demo data + {args.extra_batches} open batches"
+    print(f"Inbox page (GET /), {load}, {args.requests} requests per user")
     print(f"{'user':<15}{'tasks':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     everyone: list[float] = []
     for user in (u for u in ROLES_WITH_TASKS if u in known):
