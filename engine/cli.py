@@ -106,6 +106,19 @@ def run_tests(paths: tuple[Path, ...]) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Fire what is due now, then exit (for cron or tests).")
+@click.option("--interval", default=0.5, show_default=True, help="Seconds to sleep when nothing is due.")
+@click.pass_context
+@friendly_errors
+def worker(ctx: click.Context, once: bool, interval: float) -> None:
+    """Fire due timers with the real clock. Any number of workers may run against PostgreSQL."""
+    from engine.worker import run_worker
+
+    fired = run_worker(_db(ctx), SystemClock(), once=once, interval=interval, emit=click.echo)
+    click.echo(f"worker stopped after firing {fired} timer(s)")
+
+
+@main.command()
 @click.pass_context
 @friendly_errors
 def demo(ctx: click.Context) -> None:
