@@ -182,16 +182,17 @@ def test_paths_ids_and_required_marks() -> None:
     assert headers["f-nominees__col-name"].xpath(".//abbr[contains(@class, 'form-required')]")
     assert not headers["f-nominees__col-reason"].xpath(".//abbr")
     education = _control(doc, "nominees[1][education]")
+    # The form file's x-enum-labels name each level (English half, as the page is in English).
     assert [o.text for o in education.xpath("option")][1:] == [
-        "high school",
-        "junior college",
-        "bachelor",
-        "master",
-        "doctorate",
+        "High school",
+        "Junior college",
+        "Bachelor",
+        "Master",
+        "Doctorate",
     ]
     assert education.xpath("option[@selected]")[0].get("value") == "master"
     opinion = _control(doc, "nominees[2][committee_opinion]")
-    assert opinion.xpath("option[@selected]")[0].text == "not qualified"
+    assert opinion.xpath("option[@selected]")[0].text == "Not qualified"
 
 
 def test_errors_appear_next_to_their_fields() -> None:
