@@ -41,5 +41,5 @@ fi
 # The UI's Chinese catalog (webui/translations/*/LC_MESSAGES/messages.po) compiles to .mo files,
 # which are build output and not kept in git.
 if compgen -G "webui/translations/*/LC_MESSAGES/messages.po" >/dev/null; then
-  .venv/bin/pybabel compile -q -d webui/translations
+  .venv/bin/pybabel compile -d webui/translations >/dev/null
 fi

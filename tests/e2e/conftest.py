@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
 
+from engine.clock import Clock, ManualClock
 from engine.demo import run_demo
 from engine.store.db import Database
 from webui.app import create_app
@@ -34,20 +38,53 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app with the demo data, served on a free local port for the whole session."""
-    folder = tmp_path_factory.mktemp("e2e")
+@dataclass(frozen=True)
+class LiveApp:
+    """A served app: its base URL, its database (for what a worker would do) and its clock."""
+
+    url: str
+    db: Database
+    clock: Clock | None
+
+
+@contextmanager
+def serve_demo(folder: Path, clock: Clock | None = None) -> Iterator[LiveApp]:
+    """The app with the demo data in a fresh SQLite file under ``folder``, on a free local port.
+
+    ``clock`` is handed to ``create_app`` (``None``: the wall clock).
+    """
     url = f"sqlite:///{folder / 'e2e.db'}"
-    run_demo(Database(url), lambda _line: None)
-    app = create_app({"DATABASE_URL": url, "VAR_DIR": str(folder), "SECRET_KEY": "e2e-only"})
+    db = Database(url)
+    run_demo(db, lambda _line: None)
+    app = create_app({"DATABASE_URL": url, "VAR_DIR": str(folder), "SECRET_KEY": "e2e-only"}, clock=clock)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield LiveApp(url=f"http://127.0.0.1:{server.server_port}", db=db, clock=clock)
     finally:
         server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the demo data, served on a free local port for the whole session (wall clock)."""
+    with serve_demo(tmp_path_factory.mktemp("e2e")) as live:
+        yield live.url
+
+
+@pytest.fixture(scope="module")
+def manual_clock_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """A separate app for one module, with its own demo database and an ``engine.clock.ManualClock``.
+
+    The clock starts at the real current time and stands still until the test advances it
+    (``live.clock.advance("P7D")``), so timers such as the notice period can fall due in seconds. A
+    module that wants ``page`` on this app overrides ``live_server`` to return ``manual_clock_app.url``.
+    """
+    clock = ManualClock(datetime.now(timezone.utc).replace(microsecond=0))
+    with serve_demo(tmp_path_factory.mktemp("e2e-manual-clock"), clock) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")

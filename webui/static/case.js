@@ -20,6 +20,7 @@
   var MAX_HEIGHT = 640;
   var PAD = 16; // px around the diagram when fitted
   var RESERVE = 56; // px kept free under it for the watermark
+  var READABLE = 0.7; // below this scale, labels cannot be read
   var body = document.body;
   var container = document.getElementById("diagram");
   var message = document.getElementById("diagram-message");
@@ -44,10 +45,14 @@
     if (doc.getElementsByTagName("parsererror").length) {
       return xml; // let bpmn-js report the problem
     }
+    var roles = document.getElementById("role-names");
+    var roleNames = roles ? JSON.parse(roles.textContent) : {};
     var elements = doc.getElementsByTagNameNS(BPMN_MODEL, "*");
     for (var i = 0; i < elements.length; i++) {
       var name = elements[i].getAttribute("name");
-      if (name && name.indexOf(" / ") > 0) {
+      if (elements[i].localName === "lane" && roleNames[name]) {
+        elements[i].setAttribute("name", pick(roleNames[name])); // lanes are named by role id
+      } else if (name && name.indexOf(" / ") > 0) {
         elements[i].setAttribute("name", pick(name));
       }
     }
@@ -131,6 +136,32 @@
     });
   }
 
+  /**
+   * A long process fitted into the page is too small to read: then zoom to a readable scale around
+   * where the case stands (its first waiting element, else the last one completed). Fit shows all.
+   */
+  function focusOnPath(viewer, path) {
+    var canvas = viewer.get("canvas");
+    if (canvas.zoom() >= READABLE) {
+      return;
+    }
+    var registry = viewer.get("elementRegistry");
+    var ids = path.active.length ? path.active : path.completed.slice(-1);
+    var element = ids.map(function (id) { return registry.get(id); }).filter(Boolean)[0];
+    if (!element) {
+      return;
+    }
+    var outer = canvas.viewbox().outer;
+    var width = outer.width / READABLE;
+    var height = outer.height / READABLE;
+    canvas.viewbox({
+      x: element.x + element.width / 2 - width / 2,
+      y: element.y + element.height / 2 - height / 2,
+      width: width,
+      height: height,
+    });
+  }
+
   /** Give the canvas the diagram's proportions (within limits), so fitting it leaves no empty bands. */
   function sizeToDiagram(viewer) {
     var canvas = viewer.get("canvas");
@@ -184,9 +215,11 @@
       throw new Error("HTTP " + response.status);
     }
     await viewer.importXML(localise(await response.text()));
-    mark(viewer, readPath());
+    var path = readPath();
+    mark(viewer, path);
     sizeToDiagram(viewer);
     fit(viewer);
+    focusOnPath(viewer, path);
     wireZoom(viewer);
     body.dataset.diagram = "ready";
   }

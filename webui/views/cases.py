@@ -15,7 +15,9 @@ from flask_babel import gettext as _
 
 from engine import cases
 from engine.case_views import CaseDetail, case_detail
+from engine.roles import ROLES
 from webui.context import actor, web
+from webui.i18n import pick
 from webui.security import login_required
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -80,7 +82,8 @@ def start() -> Any:
     """Start a case (e.g. open a new batch) and go straight to its first task, if it is the starter's."""
     process_id = request.form.get("process", "")
     case = cases.start_case(web().db, web().clock, actor().user_id, process_id)
-    flash(_("Started: %(title)s", title=process_id))
+    names = {p.process_id: p.name for p in cases.startable_processes(web().db, actor().user_id)}
+    flash(_("Started: %(title)s", title=pick(names.get(process_id, process_id))))
     mine = [t for t in case.ready if t.role in actor().roles()]
     if mine:
         return redirect(url_for("tasks.view", task_id=mine[0].id))
@@ -96,6 +99,8 @@ def view(case_id: str) -> Any:
         detail=detail,
         case=detail.case,
         path={"completed": detail.completed, "active": detail.active},
+        # Lanes are named by role id; the diagram shows the role's name in the page's language.
+        role_names={r.id: f"{r.label_en} / {r.label_zh}" for r in ROLES.values()},
         stage_label=stage_label,
         status_label=status_label,
         outcome_labels=outcome_labels(),

@@ -174,7 +174,7 @@ def submit(task_id: str) -> Any:
         flash(_("Draft saved"))
         return redirect(url_for("tasks.view", task_id=task_id))
     try:
-        cases.complete_task(web().db, web().clock, me, task_id, data)
+        after = cases.complete_task(web().db, web().clock, me, task_id, data)
     except Conflict:
         return _gone()
     except Invalid as err:
@@ -182,7 +182,8 @@ def submit(task_id: str) -> Any:
         return _render(detail, data, errors, err.message, 422)
     except Forbidden as err:  # e.g. listing oneself: shown on the form, nothing was changed
         return _render(detail, data, {FORM_ERRORS: err.message}, err.message, 403)
-    flash(_("Completed: %(task)s — %(batch)s", task=pick(detail.task.name), batch=pick(detail.case_title)))
+    # The case's title as it stands after the step (open_batch is what names a batch).
+    flash(_("Completed: %(task)s — %(batch)s", task=pick(detail.task.name), batch=pick(after.title)))
     return redirect(_inbox_url())
 
 
