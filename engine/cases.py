@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 
 from engine import events
 from engine.authz import case_subjects, check_may_act, subjects_in
-from engine.bpmn.runtime import SCRIPT_ENGINE, TIMER_EPSILON, CaseRuntime, StepOutcome
+from engine.bpmn.runtime import (
+    SCRIPT_ENGINE,
+    TIMER_EPSILON,
+    CaseRuntime,
+    StepOutcome,
+    ThrownMessage,
+    start_messages,
+)
 from engine.canonical import GENESIS_HASH, canonical_json, content_hash, format_time
 from engine.clock import Clock, add_duration
 from engine.definitions import Definition, get_definition, latest_version
@@ -39,6 +46,7 @@ from engine.store.models import (
     CaseSubject,
     DefinitionVersion,
     HumanTask,
+    MessageOutbox,
     PoolMember,
     ScheduledTimer,
     Snapshot,
@@ -174,27 +182,52 @@ def start_case(db: Database, clock: Clock, user_id: str, process_id: str) -> Cas
         starter = _start_lane(definition)
         if starter and not actor.has_role(starter, _any_unit(actor, starter)):
             raise Forbidden(f"starting a {process_id} case needs the role {starter}")
-        now = clock.now()
-        case = Case(
-            id=_new_case_id(),
-            process_id=process_id,
-            definition_hash=row.hash,
-            title="",
-            status="running",
-            started_at=now,
-            started_by=user_id,
-            updated_at=now,
-            last_seq=0,
-            head_hash=GENESIS_HASH,
-            data_json="{}",
-        )
-        session.add(case)
-        session.flush()
-        payload = {"process_id": process_id, "definition_hash": row.hash, "version": row.version}
-        seed = _append_input(session, case, events.CASE_STARTED, now, user_id, payload)
-        runtime, outcome = CaseRuntime.start(definition.specs, now, seed)
-        _after_step(session, case, definition, runtime, outcome, now)
+        case = _start(session, definition, row.version, user_id, clock.now())
         return _case_view(session, case)
+
+
+def _start(
+    session: Session,
+    definition: Definition,
+    version: int,
+    actor: str,
+    now: datetime,
+    message: ThrownMessage | None = None,
+    via: dict[str, Any] | None = None,
+) -> Case:
+    """Create the case row and run its first step (with ``message`` for a message start event)."""
+    key = message.payload.get("key") if message and isinstance(message.payload, dict) else None
+    case = Case(
+        id=_new_case_id(),
+        process_id=definition.process_id,
+        definition_hash=definition.hash,
+        title="",
+        status="running",
+        started_at=now,
+        started_by=actor,
+        updated_at=now,
+        last_seq=0,
+        head_hash=GENESIS_HASH,
+        data_json="{}",
+        correlation_key=str(key) if key is not None else None,
+    )
+    session.add(case)
+    session.flush()
+    payload: dict[str, Any] = {
+        "process_id": definition.process_id,
+        "definition_hash": definition.hash,
+        "version": version,
+    }
+    if message is not None:
+        payload["message"] = {
+            "name": message.name,
+            "data": as_logged({"data": message.payload})["data"],
+            **(via or {}),
+        }
+    seed = _append_input(session, case, events.CASE_STARTED, now, actor, payload)
+    runtime, outcome = CaseRuntime.start(definition.specs, now, seed, message)
+    _after_step(session, case, definition, runtime, outcome, now)
+    return case
 
 
 def claim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> TaskView:
@@ -473,9 +506,13 @@ def _after_step(
 ) -> None:
     for auto in outcome.automatic:
         events.append(session, case, events.AUTOMATIC_COMPLETED, now, "system:engine", auto)
+    for message in runtime.thrown_messages():
+        _send(session, case, message, now)
     _sync_inbox(session, case, definition, runtime, now)
     _sync_timers(session, case, runtime, now)
     data = runtime.case_data()
+    if isinstance(data.get("correlation_key"), str):
+        case.correlation_key = data["correlation_key"]
     if not case.title and isinstance(data.get("batch_name"), str):
         case.title = data["batch_name"]
     case.data_json = canonical_json(data)
@@ -594,3 +631,120 @@ def _record_pool_entries(session: Session, case: Case, data: dict[str, Any], now
                     admitted_at=now,
                 )
             )
+
+
+# ------------------------------------------------------------------------------------------------
+# Messages between cases
+
+
+def _send(session: Session, case: Case, message: ThrownMessage, now: datetime) -> None:
+    """Put a thrown message in the outbox (same transaction as the step) and log it in the sender."""
+    payload = as_logged({"data": message.payload})["data"]
+    row = MessageOutbox(
+        source_case_id=case.id,
+        source_seq=case.last_seq + 1,
+        name=message.name,
+        payload_json=canonical_json(payload),
+        status="pending",
+        created_at=now,
+        targets_json="[]",
+    )
+    session.add(row)
+    session.flush()
+    events.append(
+        session,
+        case,
+        events.MESSAGE_SENT,
+        now,
+        "system:engine",
+        {"outbox_id": row.id, "name": message.name, "data": payload},
+    )
+
+
+def deliver_messages(db: Database, clock: Clock, limit: int | None = None) -> int:
+    """Deliver pending outbox messages (one transaction each); return how many were handled.
+
+    A message starts a case of every process whose start event catches it; otherwise it goes to the
+    running cases waiting for it whose ``correlation_key`` equals the payload's ``key``. Both ends log
+    the link: the target a ``case.started``/``message.received`` naming the sender, the sender a
+    ``message.delivered`` naming the targets. A message nobody takes is marked undeliverable (and
+    logged so in the sender) rather than retried forever.
+    """
+    handled = 0
+    while limit is None or handled < limit:
+        with db.write() as session:
+            row = session.scalars(
+                select(MessageOutbox)
+                .where(MessageOutbox.status == "pending")
+                .order_by(MessageOutbox.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return handled
+            now = clock.now()
+            payload = json.loads(row.payload_json)
+            message = ThrownMessage(row.name, payload)
+            via = {"source_case": row.source_case_id, "outbox_id": row.id}
+            targets = [
+                _start(session, definition, version, "system:message", now, message, via).id
+                for definition, version in _starters(session, row.name)
+            ]
+            if not targets:
+                targets = _deliver_to_waiting(session, message, via, now)
+            row.status = "delivered" if targets else "undeliverable"
+            row.delivered_at = now
+            row.targets_json = canonical_json(targets)
+            source = _lock_case(session, row.source_case_id)
+            events.append(
+                session,
+                source,
+                events.MESSAGE_DELIVERED,
+                now,
+                "system:engine",
+                {"outbox_id": row.id, "name": row.name, "targets": targets},
+            )
+            handled += 1
+    return handled
+
+
+def _starters(session: Session, name: str) -> list[tuple[Definition, int]]:
+    """The latest version of every deployed process whose start event catches message ``name``."""
+    out = []
+    for process_id in sorted(session.scalars(select(DefinitionVersion.process_id).distinct())):
+        row = latest_version(session, process_id)
+        definition = get_definition(session, row.hash)
+        if name in start_messages(definition.specs):
+            out.append((definition, row.version))
+    return out
+
+
+def _deliver_to_waiting(
+    session: Session, message: ThrownMessage, via: dict[str, Any], now: datetime
+) -> list[str]:
+    key = message.payload.get("key") if isinstance(message.payload, dict) else None
+    if key is None:
+        return []
+    delivered = []
+    candidates = session.scalars(
+        select(Case.id).where(Case.status == "running", Case.correlation_key == str(key)).order_by(Case.id)
+    ).all()
+    for case_id in candidates:
+        case = _lock_case(session, case_id)
+        definition = get_definition(session, case.definition_hash)
+        runtime = _restore(session, case, definition)
+        if message.name not in runtime.waiting_message_names():
+            continue
+        data = as_logged({"data": message.payload})["data"]
+        seed = _append_input(
+            session,
+            case,
+            events.MESSAGE_RECEIVED,
+            now,
+            "system:message",
+            {"name": message.name, "data": data, **via},
+        )
+        outcome = runtime.deliver_message(message.name, data, now, seed)
+        _after_step(session, case, definition, runtime, outcome, now)
+        delivered.append(case.id)
+    return delivered

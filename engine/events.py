@@ -28,6 +28,8 @@ AUTOMATIC_COMPLETED = "automatic.completed"
 TASK_READY = "task.ready"
 TIMER_SCHEDULED = "timer.scheduled"
 CASE_FINISHED = "case.finished"
+MESSAGE_SENT = "message.sent"  # a step threw a message for other cases (it waits in the outbox)
+MESSAGE_DELIVERED = "message.delivered"  # the outbox handed it on: to which cases
 
 INPUT_TYPES = frozenset(
     {CASE_STARTED, TASK_CLAIMED, TASK_UNCLAIMED, TASK_COMPLETED, TIMER_FIRED, MESSAGE_RECEIVED}

@@ -164,6 +164,8 @@ class Scenario:
                 raise ScenarioFailure(f"step {index}: unknown step {kind!r}")
             try:
                 handler(body)
+                # Messages between cases go out before the next step, as every automatic step does.
+                cases.deliver_messages(self.db, self.clock)
             except ScenarioFailure as failure:
                 raise ScenarioFailure(f"step {index} ({kind}): {failure}") from None
             except CadreflowError as err:

@@ -1,4 +1,4 @@
-"""The worker: fires due timers with the real clock, as long as it runs.
+"""The worker: fires due timers with the real clock and delivers messages between cases.
 
 Several workers (processes or machines) may run against one PostgreSQL database: each firing claims
 its timer row with ``SELECT ... FOR UPDATE SKIP LOCKED`` and marks it fired in the same transaction
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from engine.cases import fire_due_timers
+from engine.cases import deliver_messages, fire_due_timers
 from engine.clock import Clock
 from engine.store.db import Database
 
@@ -26,7 +26,8 @@ def run_worker(
     interval: float = 0.5,
     emit: Callable[[str], None] = lambda _line: None,
 ) -> int:
-    """Fire what falls due until stopped (SIGINT/SIGTERM) or, with ``once``, until nothing is due now."""
+    """Fire what falls due and deliver messages until stopped (SIGINT/SIGTERM) or, with ``once``, until
+    nothing is left to do now; return the number of timers fired."""
     stopping = False
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -38,12 +39,14 @@ def run_worker(
     try:
         while not stopping:
             fired = fire_due_timers(db, clock.now())
+            delivered = deliver_messages(db, clock)
             total += fired
-            if fired:
-                emit(f"fired {fired} timer(s)")
-            if once and not fired:
+            if fired or delivered:
+                emit(f"fired {fired} timer(s), delivered {delivered} message(s)")
+            busy = fired + delivered
+            if once and not busy:
                 break
-            if not fired:
+            if not busy:
                 time.sleep(interval)
     finally:
         for sig, handler in previous.items():

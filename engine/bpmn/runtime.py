@@ -18,6 +18,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions import message as bpmn_message
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -96,6 +97,14 @@ class WaitingTimer:
     due: datetime
 
 
+@dataclass(frozen=True)
+class ThrownMessage:
+    """A message a step threw that nothing in the case itself caught: for other cases."""
+
+    name: str
+    payload: Any
+
+
 @dataclass
 class StepOutcome:
     """What the engine did on its own during one step, for the event log."""
@@ -116,11 +125,17 @@ class CaseRuntime:
 
     # -- life cycle -----------------------------------------------------------------------------
     @classmethod
-    def start(cls, specs: Specs, now: datetime, seed: str) -> tuple[CaseRuntime, StepOutcome]:
+    def start(
+        cls, specs: Specs, now: datetime, seed: str, message: ThrownMessage | None = None
+    ) -> tuple[CaseRuntime, StepOutcome]:
+        """A new instance; with ``message``, its message start event catches it in the same step."""
         with determinism.engine_context(now, seed):
             workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=SCRIPT_ENGINE)
             runtime = cls(specs, workflow)
             outcome = runtime._engine_steps(task=None)
+            if message is not None:
+                workflow.catch(BpmnEvent(MessageEventDefinition(message.name), payload=message.payload))
+                outcome.automatic += runtime._engine_steps(task=None).automatic
         return runtime, outcome
 
     @classmethod
@@ -204,6 +219,14 @@ class CaseRuntime:
             self.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=payload))
             return self._engine_steps(task=None)
 
+    def thrown_messages(self) -> list[ThrownMessage]:
+        """Messages thrown since the last call that no task of this case caught (taken, not peeked)."""
+        return [
+            ThrownMessage(event.event_definition.name, event.payload)
+            for event in self.workflow.get_events()
+            if isinstance(event.event_definition, bpmn_message.MessageEventDefinition)
+        ]
+
     def waiting_message_names(self) -> set[str]:
         return {
             e.name for e in self.workflow.waiting_events() if e.event_type.endswith("MessageEventDefinition")
@@ -269,3 +292,13 @@ def _script_error(err: WorkflowTaskException) -> CadreflowError:
     notes = "; ".join(getattr(err, "notes", []) or [])
     message = str(err) + (f" ({notes})" if notes else "")
     return ScriptError(f"the process could not continue: {message}", element_id=_spiff_element(err))
+
+
+def start_messages(specs: Specs) -> set[str]:
+    """Names of the messages that start an instance of this definition (message start events)."""
+    names = set()
+    for task_spec in specs.spec.start.outputs:
+        definition = getattr(task_spec, "event_definition", None)
+        if isinstance(definition, bpmn_message.MessageEventDefinition):
+            names.add(definition.name)
+    return names

@@ -101,6 +101,8 @@ class Case(Base):
     last_seq: Mapped[int] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64))
     data_json: Mapped[str] = mapped_column(Text, default="{}")  # the case data as of last_seq
+    # What messages for "this case" are addressed by (e.g. a reserve cadre's candidate id).
+    correlation_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
 
 
 class Event(Base):
@@ -213,3 +215,23 @@ class PoolMember(Base):
     admitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="active")
     __table_args__ = (UniqueConstraint("candidate_id", "source_case_id", name="uq_pool_member"),)
+
+
+class MessageOutbox(Base):
+    """A message a case threw, written in the step's transaction and delivered afterwards.
+
+    Delivery starts a case of a process whose start event catches the message, or hands it to the
+    running cases waiting for it whose ``correlation_key`` equals the payload's ``key``. Rows are
+    claimed with ``FOR UPDATE SKIP LOCKED`` so several workers never deliver one twice.
+    """
+
+    __tablename__ = "message_outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    source_seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    payload_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | delivered | undeliverable
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    targets_json: Mapped[str] = mapped_column(Text, default="[]")  # the case ids it reached

@@ -1,0 +1,87 @@
+"""Messages between cases: a thrown message starts a case or reaches the case it is addressed to,
+and each link is an event in both cases' logs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine import cases, events
+from engine.clock import ManualClock
+from engine.definitions import deploy_processes
+from engine.directory import ensure_user, grant
+from engine.store.db import Database
+from engine.store.migrate import upgrade
+from engine.store.models import Case, Event, MessageOutbox
+
+PROCESSES = Path(__file__).parent / "fixtures" / "links" / "processes"
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Database, ManualClock]:
+    db = Database(f"sqlite:///{tmp_path / 'links.db'}")
+    upgrade(db)
+    clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
+    deploy_processes(db, PROCESSES, "test", clock.now())
+    with db.write() as session:
+        ensure_user(session, "li")
+        grant(session, "li", "org_department")
+    return db, clock
+
+
+def _log(db: Database, case_id: str) -> list[tuple[str, dict]]:
+    with db.read() as session:
+        rows = session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq))
+        return [(e.type, json.loads(e.payload_json)) for e in rows]
+
+
+def test_a_thrown_message_starts_a_case_and_a_later_one_reaches_it(
+    setup: tuple[Database, ManualClock],
+) -> None:
+    db, clock = setup
+    sender = cases.start_case(db, clock, "li", "sender")
+    view = cases.complete_task(db, clock, "li", sender.ready[0].id, {"note": "a1"})
+    with db.read() as session:
+        assert session.scalars(select(MessageOutbox.status)).all() == ["pending"]  # sent with the step
+
+    assert cases.deliver_messages(db, clock) == 1
+    with db.read() as session:
+        greeter = session.scalars(select(Case).where(Case.process_id == "greeter")).one()
+        greeter_id, key = greeter.id, greeter.correlation_key
+    assert key == "k-a1"
+    started = _log(db, greeter_id)[0]
+    assert started[0] == events.CASE_STARTED
+    assert started[1]["message"]["name"] == "hello" and started[1]["message"]["source_case"] == sender.id
+    assert cases.get_case(db, greeter_id).data["hello"] == {"key": "k-a1", "note": "a1"}
+    sender_log = _log(db, sender.id)
+    sent = next(p for t, p in sender_log if t == events.MESSAGE_SENT)
+    delivered = next(p for t, p in sender_log if t == events.MESSAGE_DELIVERED)
+    assert sent["name"] == "hello" and delivered["targets"] == [greeter_id]
+
+    task = next(t for t in view.ready if t.element_id == "write_bye")
+    cases.complete_task(db, clock, "li", task.id, {"note": "a1"})
+    assert cases.deliver_messages(db, clock) == 1
+    greeter_view = cases.get_case(db, greeter_id)
+    assert greeter_view.status == "finished" and greeter_view.data["bye"] == {"key": "k-a1"}
+    received = [p for t, p in _log(db, greeter_id) if t == events.MESSAGE_RECEIVED]
+    assert received and received[0]["source_case"] == sender.id and received[0]["name"] == "bye"
+
+
+def test_a_message_for_nobody_is_marked_undeliverable_and_logged(setup: tuple[Database, ManualClock]) -> None:
+    db, clock = setup
+    first = cases.start_case(db, clock, "li", "sender")
+    view = cases.complete_task(db, clock, "li", first.ready[0].id, {"note": "x"})
+    cases.deliver_messages(db, clock)
+    bye = next(t for t in view.ready if t.element_id == "write_bye")
+    cases.complete_task(db, clock, "li", bye.id, {"note": "someone-else"})  # addressed to k-someone-else
+    assert cases.deliver_messages(db, clock) == 1
+    with db.read() as session:
+        statuses = [r.status for r in session.scalars(select(MessageOutbox).order_by(MessageOutbox.id))]
+    assert statuses == ["delivered", "undeliverable"]
+    delivered = [p for t, p in _log(db, first.id) if t == events.MESSAGE_DELIVERED]
+    assert delivered[-1]["targets"] == []
+    assert cases.deliver_messages(db, clock) == 0  # nothing is retried forever
