@@ -14,14 +14,13 @@ import pytest
 import yaml
 from werkzeug.datastructures import MultiDict
 
+from engine.definitions import load_bundles
 from engine.forms import fill_defaults
 from webui.forms_html import parse_form, render_form
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "forms"
-SCENARIOS = ROOT / "processes" / "reserve_selection" / "tests"
 FORM_NAMES = sorted(p.name.removesuffix(".schema.yaml") for p in FORMS.glob("*.schema.yaml"))
-TASK_FORMS = {"discipline_opinion": "opinions", "family_planning_opinion": "opinions"}
 
 CHOICES: dict[str, dict[str, list[tuple[str, str]]]] = {
     "open_batch": {
@@ -40,23 +39,37 @@ def _schema(form: str) -> dict[str, Any]:
     return yaml.safe_load((FORMS / f"{form}.schema.yaml").read_text(encoding="utf-8"))
 
 
-def _scenario_data(scenario: str) -> dict[str, dict[str, Any]]:
-    """The data of the first completion of each form in a scenario file."""
-    steps = yaml.safe_load((SCENARIOS / scenario).read_text(encoding="utf-8"))["steps"]
-    found: dict[str, dict[str, Any]] = {}
-    for step in steps:
-        complete = step.get("complete")
-        if complete:
-            found.setdefault(TASK_FORMS.get(complete["task"], complete["task"]), complete["data"])
-    return found
+def _task_forms() -> dict[tuple[str, str], str]:
+    """(process, user task) → its form (name without ``.schema.yaml``); task ids repeat across processes."""
+    return {
+        (bundle.process_id, element): info.form_key.removesuffix(".schema.yaml")
+        for bundle in load_bundles(ROOT / "processes")
+        for element, info in bundle.user_tasks.items()
+        if info.form_key
+    }
 
 
 def _samples() -> dict[str, dict[str, Any]]:
-    samples = _scenario_data("happy_path.test.yaml")
-    samples.setdefault("backfill", _scenario_data("objection_backfill.test.yaml")["backfill"])
-    # open_batch's optional fields show their defaults, so they come back filled in.
-    samples["open_batch"] = fill_defaults(_schema("open_batch"), samples["open_batch"])
-    return samples
+    """For each form, the data of its first completion in the process tests (happy paths first)."""
+    forms = _task_forms()
+    files = sorted(
+        (ROOT / "processes").glob("*/tests/*.test.yaml"),
+        key=lambda f: (f.name != "happy_path.test.yaml", str(f)),
+    )
+    samples: dict[str, dict[str, Any]] = {}
+    for path in files:
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            process = (document or {}).get("process")
+            for step in (document or {}).get("steps", []):
+                complete = step.get("complete") if isinstance(step, dict) else None
+                if complete and (process, complete.get("task")) in forms:
+                    samples.setdefault(forms[(process, complete["task"])], complete.get("data") or {})
+    # Optional fields show their defaults, so they come back filled in (an empty text stays empty:
+    # the form leaves empty optional fields out).
+    return {
+        form: {k: v for k, v in fill_defaults(_schema(form), data).items() if k in data or v != ""}
+        for form, data in samples.items()
+    }
 
 
 SAMPLES = _samples()
@@ -100,7 +113,7 @@ def _expected_controls(
         return [(f"{name}[]", "input", "checkbox") if f"{path}[]" in choices else (name, "textarea", None)]
     if kind in ("integer", "number") or (isinstance(kind, list) and "number" in kind):
         return [(name, "input", "number")]
-    if path in ("report", "reason"):
+    if path in ("report", "reason") or schema.get("minLength", 0) >= 20:  # long text: the renderer's rule
         return [(name, "textarea", None)]
     if path in choices:
         return [(name, "select", None)]
