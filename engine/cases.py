@@ -37,7 +37,7 @@ from engine.clock import Clock, add_duration
 from engine.definitions import Definition, get_definition, latest_version
 from engine.directory import Actor, load_actor, unit_exists
 from engine.drafts import delete_drafts
-from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, ScriptError
 from engine.forms import validate_form
 from engine.store.db import Database
 from engine.store.models import (
@@ -173,8 +173,14 @@ def startable_processes(db: Database, user_id: str) -> list[StartableProcess]:
         return out
 
 
-def start_case(db: Database, clock: Clock, user_id: str, process_id: str) -> CaseView:
-    """Start a case of the latest deployed version of ``process_id``; the version is pinned for good."""
+def start_case(
+    db: Database, clock: Clock, user_id: str, process_id: str, message: dict[str, Any] | None = None
+) -> CaseView:
+    """Start a case of the latest deployed version of ``process_id``; the version is pinned for good.
+
+    ``message`` ({name, data}) starts a process whose start event waits for that message, by hand
+    (cases are otherwise started by the messages other cases throw).
+    """
     with db.write() as session:
         actor = load_actor(session, user_id)
         row = latest_version(session, process_id)
@@ -182,7 +188,23 @@ def start_case(db: Database, clock: Clock, user_id: str, process_id: str) -> Cas
         starter = _start_lane(definition)
         if starter and not actor.has_role(starter, _any_unit(actor, starter)):
             raise Forbidden(f"starting a {process_id} case needs the role {starter}")
-        case = _start(session, definition, row.version, user_id, clock.now())
+        thrown = None
+        if message is not None:
+            name = str(message.get("name", ""))
+            if name not in start_messages(definition.specs):
+                raise Invalid(
+                    f"{process_id} is not started by message {name!r}", fields={"message": "unknown"}
+                )
+            thrown = ThrownMessage(name, message.get("data") or {})
+        case = _start(
+            session,
+            definition,
+            row.version,
+            user_id,
+            clock.now(),
+            thrown,
+            {"by_hand": True} if thrown else None,
+        )
         return _case_view(session, case)
 
 
@@ -517,11 +539,18 @@ def _after_step(
         case.title = data["batch_name"]
     case.data_json = canonical_json(data)
     case.updated_at = now
+    if runtime.finished and isinstance(data.get("next_cycle"), dict):
+        _next_cycle(session, case, definition, data["next_cycle"], now)
+        return
     if runtime.finished and case.status != "finished":
         case.status = "finished"
         result = {key: data[key] for key in ("admitted", "dropped") if key in data}
         events.append(session, case, events.CASE_FINISHED, now, "system:engine", {"result": result})
         _record_pool_entries(session, case, data, now)
+    _snapshot(session, case, definition, runtime)
+
+
+def _snapshot(session: Session, case: Case, definition: Definition, runtime: CaseRuntime) -> None:
     state = runtime.snapshot()
     # Not canonical JSON: SpiffWorkflow stores each task's data as a delta against its parent and
     # restores tasks in the order written (parents first), so key order must be kept as produced.
@@ -532,6 +561,34 @@ def _after_step(
         session.add(snap)
     snap.seq, snap.definition_hash, snap.state_json = case.last_seq, definition.hash, state_json
     snap.state_hash = content_hash(state)
+
+
+def _next_cycle(
+    session: Session, case: Case, definition: Definition, carried: dict[str, Any], now: datetime
+) -> None:
+    """Start the case's next workflow instance (one per cycle, e.g. per year) with the carried summary.
+
+    Long-running cases stay small this way (DESIGN.md §2): the finished instance's state is dropped
+    from the snapshot, its history stays in the one event log. A definition whose start event waits
+    for a message gets that message again, with the carried summary as its payload.
+    """
+    carried = as_logged({"data": carried})["data"]
+    cycle = int(json.loads(case.data_json).get("cycle") or 1) + 1
+    start = sorted(start_messages(definition.specs))
+    message = ThrownMessage(start[0], carried) if start else None
+    event = events.append(
+        session, case, events.CYCLE_STARTED, now, "system:engine", {"cycle": cycle, "data": carried}
+    )
+    runtime, outcome = CaseRuntime.start(
+        definition.specs, now, f"{case.id}/{event.seq}", message, {**carried, "cycle": cycle}
+    )
+    if runtime.finished:  # it would start the next one at once, and the next, forever
+        raise ScriptError(
+            f"cycle {cycle} of {definition.process_id} ended as soon as it started; a cycle "
+            "must wait for a task, timer or message",
+            case_id=case.id,
+        )
+    _after_step(session, case, definition, runtime, outcome, now)
 
 
 def _sync_inbox(

@@ -29,6 +29,7 @@ TASK_READY = "task.ready"
 TIMER_SCHEDULED = "timer.scheduled"
 CASE_FINISHED = "case.finished"
 MESSAGE_SENT = "message.sent"  # a step threw a message for other cases (it waits in the outbox)
+CYCLE_STARTED = "cycle.started"  # a long-running case's next workflow instance (e.g. its next year)
 MESSAGE_DELIVERED = "message.delivered"  # the outbox handed it on: to which cases
 
 INPUT_TYPES = frozenset(

@@ -174,7 +174,8 @@ class Scenario:
     # -- steps ----------------------------------------------------------------------------------
     def step_start(self, body: dict[str, Any]) -> None:
         process = str(body.get("process", self.process))
-        self.case_id = cases.start_case(self.db, self.clock, self.actor(body.get("as")), process).id
+        actor = self.actor(body.get("as"))
+        self.case_id = cases.start_case(self.db, self.clock, actor, process, body.get("message")).id
 
     def _case(self) -> str:
         if self.case_id is None:

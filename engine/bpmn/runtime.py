@@ -126,11 +126,20 @@ class CaseRuntime:
     # -- life cycle -----------------------------------------------------------------------------
     @classmethod
     def start(
-        cls, specs: Specs, now: datetime, seed: str, message: ThrownMessage | None = None
+        cls,
+        specs: Specs,
+        now: datetime,
+        seed: str,
+        message: ThrownMessage | None = None,
+        initial: dict[str, Any] | None = None,
     ) -> tuple[CaseRuntime, StepOutcome]:
-        """A new instance; with ``message``, its message start event catches it in the same step."""
+        """A new instance; with ``message``, its message start event catches it in the same step;
+        ``initial`` is the start's data (a new cycle's carried summary)."""
         with determinism.engine_context(now, seed):
             workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=SCRIPT_ENGINE)
+            if initial:
+                for task in workflow.get_tasks(state=TaskState.READY):  # the "Start" task, before it runs
+                    task.data.update(initial)
             runtime = cls(specs, workflow)
             outcome = runtime._engine_steps(task=None)
             if message is not None:
