@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -85,3 +86,16 @@ def test_a_message_for_nobody_is_marked_undeliverable_and_logged(setup: tuple[Da
     delivered = [p for t, p in _log(db, first.id) if t == events.MESSAGE_DELIVERED]
     assert delivered[-1]["targets"] == []
     assert cases.deliver_messages(db, clock) == 0  # nothing is retried forever
+
+
+def test_admission_throws_one_cadre_admitted_message_per_admitted_candidate(harness: Any) -> None:
+    case_id = harness.start()
+    harness.drive(case_id)  # the happy path up to the notice period
+    harness.clock.advance("P7D")
+    cases.fire_due_timers(harness.db, harness.clock.now())
+    with harness.db.read() as session:
+        rows = session.scalars(select(MessageOutbox).where(MessageOutbox.source_case_id == case_id)).all()
+        sent = sorted((r.name, json.loads(r.payload_json)["key"]) for r in rows)
+    assert sent == [("cadre_admitted", "a2"), ("cadre_admitted", "b1")]
+    payload_types = [t for t, _p in _log(harness.db, case_id)]
+    assert payload_types.count(events.MESSAGE_SENT) == 2
