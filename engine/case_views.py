@@ -27,14 +27,13 @@ from sqlalchemy.orm import Session
 from engine import events
 from engine.authz import is_subject
 from engine.canonical import format_time
-from engine.cases import CaseView
+from engine.cases import CaseView, task_view
 from engine.definitions import Definition, get_definition
 from engine.directory import Actor, load_actor
 from engine.errors import NotFound
 from engine.roles import ROLES
 from engine.store.db import Database
 from engine.store.models import Case, DefinitionVersion, Event, HumanTask, ScheduledTimer
-from engine.task_views import task_view
 
 WHOLE_CASE_VIEWERS = frozenset({"auditor"})
 # What a viewer restricted to some units sees of the case data: the batch's settings, nothing about

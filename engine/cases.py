@@ -81,7 +81,8 @@ class CaseView:
     last_seq: int
 
 
-def _task_view(row: HumanTask) -> TaskView:
+def task_view(row: HumanTask) -> TaskView:
+    """The inbox projection row as the services' :class:`TaskView`."""
     return TaskView(
         id=row.id,
         case_id=row.case_id,
@@ -111,7 +112,7 @@ def _case_view(session: Session, case: Case) -> CaseView:
         title=case.title,
         status=case.status,
         data=json.loads(case.data_json),
-        ready=[_task_view(r) for r in rows],
+        ready=[task_view(r) for r in rows],
         last_seq=case.last_seq,
     )
 
@@ -145,7 +146,7 @@ def inbox(db: Database, user_id: str) -> list[TaskView]:
                 query = query.where(HumanTask.unit_id.in_(units))
             for row in session.scalars(query.order_by(HumanTask.due_at, HumanTask.created_at)):
                 if row.assignee in (None, user_id) and not session.get(CaseSubject, (row.case_id, user_id)):
-                    out.append(_task_view(row))
+                    out.append(task_view(row))
         return out
 
 
@@ -196,7 +197,7 @@ def start_case(
                     f"{process_id} is not started by message {name!r}", fields={"message": "unknown"}
                 )
             thrown = ThrownMessage(name, message.get("data") or {})
-        case = _start(
+        case = start_in_session(
             session,
             definition,
             row.version,
@@ -208,7 +209,7 @@ def start_case(
         return _case_view(session, case)
 
 
-def _start(
+def start_in_session(
     session: Session,
     definition: Definition,
     version: int,
@@ -246,9 +247,9 @@ def _start(
             "data": as_logged({"data": message.payload})["data"],
             **(via or {}),
         }
-    seed = _append_input(session, case, events.CASE_STARTED, now, actor, payload)
+    seed = append_input(session, case, events.CASE_STARTED, now, actor, payload)
     runtime, outcome = CaseRuntime.start(definition.specs, now, seed, message)
-    _after_step(session, case, definition, runtime, outcome, now)
+    after_step(session, case, definition, runtime, outcome, now)
     return case
 
 
@@ -258,13 +259,13 @@ def claim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> TaskVi
         actor = load_actor(session, user_id)
         check_may_act(session, actor, row, _properties(definition, row))
         if row.assignee == user_id:
-            return _task_view(row)
+            return task_view(row)
         if row.assignee is not None:
             raise Conflict(
                 f"already claimed by {row.assignee}", case_id=case.id, task=task_id, element_id=row.element_id
             )
         row.assignee = user_id
-        _append_input(
+        append_input(
             session,
             case,
             events.TASK_CLAIMED,
@@ -273,7 +274,7 @@ def claim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> TaskVi
             {"task_id": task_id, "element_id": row.element_id},
         )
         case.updated_at = clock.now()
-        return _task_view(row)
+        return task_view(row)
 
 
 def unclaim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> TaskView:
@@ -284,7 +285,7 @@ def unclaim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> Task
                 "only the person who claimed a task can give it back", case_id=case.id, task=task_id
             )
         row.assignee = None
-        _append_input(
+        append_input(
             session,
             case,
             events.TASK_UNCLAIMED,
@@ -293,7 +294,7 @@ def unclaim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> Task
             {"task_id": task_id, "element_id": row.element_id},
         )
         case.updated_at = clock.now()
-        return _task_view(row)
+        return task_view(row)
 
 
 def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: dict[str, Any]) -> CaseView:
@@ -321,14 +322,14 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
                 task=task_id,
                 element_id=row.element_id,
             )
-        runtime = _restore(session, case, definition)
+        runtime = restore(session, case, definition)
         spiff_data = _spiff_task_data(runtime, task_id)
         # The workflow gets exactly what the log records (canonical key order included), so that
         # re-executing the log reproduces the stored state.
         clean = as_logged(_validate(session, definition, row, data, spiff_data, case))
         named = subjects_in(clean, properties.get("subjectsPath", ""))
         now = clock.now()
-        seed = _append_input(
+        seed = append_input(
             session,
             case,
             events.TASK_COMPLETED,
@@ -347,7 +348,7 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
         for subject in named:
             if session.get(CaseSubject, (case.id, subject)) is None:
                 session.add(CaseSubject(case_id=case.id, subject_id=subject))
-        _after_step(session, case, definition, runtime, outcome, now)
+        after_step(session, case, definition, runtime, outcome, now)
         return _case_view(session, case)
 
 
@@ -355,17 +356,17 @@ def deliver_message(
     db: Database, clock: Clock, user_id: str, case_id: str, name: str, data: dict[str, Any]
 ) -> CaseView:
     with db.write() as session:
-        case = _lock_case(session, case_id)
+        case = lock_case(session, case_id)
         definition = get_definition(session, case.definition_hash)
-        runtime = _restore(session, case, definition)
+        runtime = restore(session, case, definition)
         if name not in runtime.waiting_message_names():
             raise NotFound(f"case {case_id} is not waiting for message {name!r}", case_id=case_id)
         now = clock.now()
-        seed = _append_input(
+        seed = append_input(
             session, case, events.MESSAGE_RECEIVED, now, user_id, {"name": name, "data": data}
         )
         outcome = runtime.deliver_message(name, as_logged(data), now, seed)
-        _after_step(session, case, definition, runtime, outcome, now)
+        after_step(session, case, definition, runtime, outcome, now)
         return _case_view(session, case)
 
 
@@ -390,19 +391,19 @@ def fire_due_timers(db: Database, now: datetime, case_id: str | None = None, lim
             ).first()
             if timer is None:
                 return fired
-            case = _lock_case(session, timer.case_id)
+            case = lock_case(session, timer.case_id)
             definition = get_definition(session, case.definition_hash)
-            runtime = _restore(session, case, definition)
+            runtime = restore(session, case, definition)
             at = max(now, case.updated_at)
             payload = {
                 "task_id": timer.task_id,
                 "element_id": timer.element_id,
                 "due": format_time(timer.due_at),
             }
-            seed = _append_input(session, case, events.TIMER_FIRED, at, "system:clock", payload)
+            seed = append_input(session, case, events.TIMER_FIRED, at, "system:clock", payload)
             outcome = runtime.fire_timers(max(at - TIMER_EPSILON, timer.due_at), seed)
             timer.status, timer.fired_at = "fired", at
-            _after_step(session, case, definition, runtime, outcome, at)
+            after_step(session, case, definition, runtime, outcome, at)
             fired += 1
     return fired
 
@@ -439,7 +440,7 @@ def as_logged(value: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _lock_case(session: Session, case_id: str) -> Case:
+def lock_case(session: Session, case_id: str) -> Case:
     case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
     if case is None:
         raise NotFound(f"no case {case_id}", case_id=case_id)
@@ -451,7 +452,7 @@ def _lock_task(session: Session, task_id: str) -> tuple[HumanTask, Case, Definit
     row = session.get(HumanTask, task_id)
     if row is None:
         raise NotFound(f"no task {task_id}", task=task_id)
-    case = _lock_case(session, row.case_id)
+    case = lock_case(session, row.case_id)
     session.refresh(row)
     if row.status != "ready":
         raise Conflict(
@@ -460,7 +461,7 @@ def _lock_task(session: Session, task_id: str) -> tuple[HumanTask, Case, Definit
     return row, case, get_definition(session, case.definition_hash)
 
 
-def _restore(session: Session, case: Case, definition: Definition) -> CaseRuntime:
+def restore(session: Session, case: Case, definition: Definition) -> CaseRuntime:
     snap = session.get(Snapshot, case.id)
     if snap is None or snap.seq > case.last_seq:
         raise Conflict(
@@ -510,7 +511,7 @@ def _validate(
         raise
 
 
-def _append_input(
+def append_input(
     session: Session, case: Case, type_: str, at: datetime, actor: str, payload: dict[str, Any]
 ) -> str:
     """Append an input event; return the seed for the step's ids (unique per case and event)."""
@@ -518,7 +519,7 @@ def _append_input(
     return f"{case.id}/{event.seq}"
 
 
-def _after_step(
+def after_step(
     session: Session,
     case: Case,
     definition: Definition,
@@ -588,7 +589,7 @@ def _next_cycle(
             "must wait for a task, timer or message",
             case_id=case.id,
         )
-    _after_step(session, case, definition, runtime, outcome, now)
+    after_step(session, case, definition, runtime, outcome, now)
 
 
 def _sync_inbox(
@@ -716,92 +717,3 @@ def _send(session: Session, case: Case, message: ThrownMessage, now: datetime) -
         "system:engine",
         {"outbox_id": row.id, "name": message.name, "data": payload},
     )
-
-
-def deliver_messages(db: Database, clock: Clock, limit: int | None = None) -> int:
-    """Deliver pending outbox messages (one transaction each); return how many were handled.
-
-    A message starts a case of every process whose start event catches it; otherwise it goes to the
-    running cases waiting for it whose ``correlation_key`` equals the payload's ``key``. Both ends log
-    the link: the target a ``case.started``/``message.received`` naming the sender, the sender a
-    ``message.delivered`` naming the targets. A message nobody takes is marked undeliverable (and
-    logged so in the sender) rather than retried forever.
-    """
-    handled = 0
-    while limit is None or handled < limit:
-        with db.write() as session:
-            row = session.scalars(
-                select(MessageOutbox)
-                .where(MessageOutbox.status == "pending")
-                .order_by(MessageOutbox.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if row is None:
-                return handled
-            now = clock.now()
-            payload = json.loads(row.payload_json)
-            message = ThrownMessage(row.name, payload)
-            via = {"source_case": row.source_case_id, "outbox_id": row.id}
-            targets = [
-                _start(session, definition, version, "system:message", now, message, via).id
-                for definition, version in _starters(session, row.name)
-            ]
-            if not targets:
-                targets = _deliver_to_waiting(session, message, via, now)
-            row.status = "delivered" if targets else "undeliverable"
-            row.delivered_at = now
-            row.targets_json = canonical_json(targets)
-            source = _lock_case(session, row.source_case_id)
-            events.append(
-                session,
-                source,
-                events.MESSAGE_DELIVERED,
-                now,
-                "system:engine",
-                {"outbox_id": row.id, "name": row.name, "targets": targets},
-            )
-            handled += 1
-    return handled
-
-
-def _starters(session: Session, name: str) -> list[tuple[Definition, int]]:
-    """The latest version of every deployed process whose start event catches message ``name``."""
-    out = []
-    for process_id in sorted(session.scalars(select(DefinitionVersion.process_id).distinct())):
-        row = latest_version(session, process_id)
-        definition = get_definition(session, row.hash)
-        if name in start_messages(definition.specs):
-            out.append((definition, row.version))
-    return out
-
-
-def _deliver_to_waiting(
-    session: Session, message: ThrownMessage, via: dict[str, Any], now: datetime
-) -> list[str]:
-    key = message.payload.get("key") if isinstance(message.payload, dict) else None
-    if key is None:
-        return []
-    delivered = []
-    candidates = session.scalars(
-        select(Case.id).where(Case.status == "running", Case.correlation_key == str(key)).order_by(Case.id)
-    ).all()
-    for case_id in candidates:
-        case = _lock_case(session, case_id)
-        definition = get_definition(session, case.definition_hash)
-        runtime = _restore(session, case, definition)
-        if message.name not in runtime.waiting_message_names():
-            continue
-        data = as_logged({"data": message.payload})["data"]
-        seed = _append_input(
-            session,
-            case,
-            events.MESSAGE_RECEIVED,
-            now,
-            "system:message",
-            {"name": message.name, "data": data, **via},
-        )
-        outcome = runtime.deliver_message(message.name, data, now, seed)
-        _after_step(session, case, definition, runtime, outcome, now)
-        delivered.append(case.id)
-    return delivered

@@ -28,14 +28,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.cases import TaskView
+from engine.cases import TaskView, task_view
 from engine.definitions import get_definition
 from engine.directory import Actor, load_actor
 from engine.errors import Invalid
 from engine.roles import ROLES
 from engine.store.db import Database
 from engine.store.models import Case, CaseActor, CaseSubject, HumanTask, Unit
-from engine.task_views import task_view
 
 VIEWS = ("all", "mine", "available")
 SORTS = ("due", "-due", "created")

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from engine import cases
+from engine import cases, messages
 from engine.bpmn.loader import ProcessBundle
 from engine.canonical import parse_time
 from engine.clock import ManualClock
@@ -165,7 +165,7 @@ class Scenario:
             try:
                 handler(body)
                 # Messages between cases go out before the next step, as every automatic step does.
-                cases.deliver_messages(self.db, self.clock)
+                messages.deliver_messages(self.db, self.clock)
             except ScenarioFailure as failure:
                 raise ScenarioFailure(f"step {index} ({kind}): {failure}") from None
             except CadreflowError as err:

@@ -25,12 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import SCRIPT_ENGINE, CaseRuntime
-from engine.cases import TaskView
+from engine.cases import TaskView, task_view
 from engine.definitions import get_definition
 from engine.drafts import load_draft, visible_task
 from engine.errors import NotFound, ScriptError
 from engine.store.db import Database
-from engine.store.models import Case, HumanTask, Snapshot, Unit
+from engine.store.models import Case, Snapshot, Unit
 
 PREFILL_KEY = "x-prefill"
 CHOICES_KEY = "x-choices"
@@ -125,24 +125,6 @@ def _ref_paths(schema: Any, path: str) -> list[tuple[str, str]]:
     if isinstance(schema.get("items"), dict):
         found += _ref_paths(schema["items"], f"{path}[]")
     return found
-
-
-def task_view(row: HumanTask) -> TaskView:
-    """The projection row as the services' :class:`TaskView` (the same shape ``engine.cases`` returns)."""
-    return TaskView(
-        id=row.id,
-        case_id=row.case_id,
-        process_id=row.process_id,
-        element_id=row.element_id,
-        name=row.name,
-        role=row.role,
-        unit_id=row.unit_id,
-        input=json.loads(row.input_json),
-        status=row.status,
-        assignee=row.assignee,
-        due_at=row.due_at,
-        created_at=row.created_at,
-    )
 
 
 # ------------------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from engine.cases import deliver_messages, fire_due_timers
+from engine.cases import fire_due_timers
 from engine.clock import Clock
+from engine.messages import deliver_messages
 from engine.store.db import Database
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import cases, events
+from engine import cases, events, messages
 from engine.clock import ManualClock
 from engine.definitions import deploy_processes
 from engine.directory import ensure_user, grant
@@ -49,7 +49,7 @@ def test_a_thrown_message_starts_a_case_and_a_later_one_reaches_it(
     with db.read() as session:
         assert session.scalars(select(MessageOutbox.status)).all() == ["pending"]  # sent with the step
 
-    assert cases.deliver_messages(db, clock) == 1
+    assert messages.deliver_messages(db, clock) == 1
     with db.read() as session:
         greeter = session.scalars(select(Case).where(Case.process_id == "greeter")).one()
         greeter_id, key = greeter.id, greeter.correlation_key
@@ -65,7 +65,7 @@ def test_a_thrown_message_starts_a_case_and_a_later_one_reaches_it(
 
     task = next(t for t in view.ready if t.element_id == "write_bye")
     cases.complete_task(db, clock, "li", task.id, {"note": "a1"})
-    assert cases.deliver_messages(db, clock) == 1
+    assert messages.deliver_messages(db, clock) == 1
     greeter_view = cases.get_case(db, greeter_id)
     assert greeter_view.status == "finished" and greeter_view.data["bye"] == {"key": "k-a1"}
     received = [p for t, p in _log(db, greeter_id) if t == events.MESSAGE_RECEIVED]
@@ -76,16 +76,16 @@ def test_a_message_for_nobody_is_marked_undeliverable_and_logged(setup: tuple[Da
     db, clock = setup
     first = cases.start_case(db, clock, "li", "sender")
     view = cases.complete_task(db, clock, "li", first.ready[0].id, {"note": "x"})
-    cases.deliver_messages(db, clock)
+    messages.deliver_messages(db, clock)
     bye = next(t for t in view.ready if t.element_id == "write_bye")
     cases.complete_task(db, clock, "li", bye.id, {"note": "someone-else"})  # addressed to k-someone-else
-    assert cases.deliver_messages(db, clock) == 1
+    assert messages.deliver_messages(db, clock) == 1
     with db.read() as session:
         statuses = [r.status for r in session.scalars(select(MessageOutbox).order_by(MessageOutbox.id))]
     assert statuses == ["delivered", "undeliverable"]
     delivered = [p for t, p in _log(db, first.id) if t == events.MESSAGE_DELIVERED]
     assert delivered[-1]["targets"] == []
-    assert cases.deliver_messages(db, clock) == 0  # nothing is retried forever
+    assert messages.deliver_messages(db, clock) == 0  # nothing is retried forever
 
 
 def test_admission_throws_one_cadre_admitted_message_per_admitted_candidate(harness: Any) -> None:
