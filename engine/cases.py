@@ -248,6 +248,11 @@ def start_in_session(
             **(via or {}),
         }
     seed = append_input(session, case, events.CASE_STARTED, now, actor, payload)
+    # A start message may name the people the new case is about (a cadre's own file): from the
+    # first step on they may not act on it.
+    subjects = message.payload.get("subjects") if message and isinstance(message.payload, dict) else None
+    for subject in dict.fromkeys(s for s in subjects or [] if isinstance(s, str)):
+        session.add(CaseSubject(case_id=case.id, subject_id=subject))
     runtime, outcome = CaseRuntime.start(definition.specs, now, seed, message)
     after_step(session, case, definition, runtime, outcome, now)
     return case

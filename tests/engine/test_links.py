@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import cases, events, messages
+from engine.authz import is_subject
 from engine.clock import ManualClock
 from engine.definitions import deploy_processes
 from engine.directory import ensure_user, grant
@@ -99,3 +100,17 @@ def test_admission_throws_one_cadre_admitted_message_per_admitted_candidate(harn
     assert sent == [("cadre_admitted", "a2"), ("cadre_admitted", "b1")]
     payload_types = [t for t, _p in _log(harness.db, case_id)]
     assert payload_types.count(events.MESSAGE_SENT) == 2
+
+
+def test_a_start_message_naming_subjects_keeps_them_off_the_new_case(
+    setup: tuple[Database, ManualClock],
+) -> None:
+    db, clock = setup
+    with db.write() as session:
+        ensure_user(session, "k-a1")  # the person the greeting is about, holding the lane's role
+        grant(session, "k-a1", "org_department")
+    view = cases.start_case(
+        db, clock, "li", "greeter", {"name": "hello", "data": {"key": "k-a1", "subjects": ["k-a1"]}}
+    )
+    with db.read() as session:
+        assert is_subject(session, view.id, "k-a1") and not is_subject(session, view.id, "li")
