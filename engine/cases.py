@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from engine import events
 from engine.authz import case_subjects, check_may_act, subjects_in
 from engine.bpmn.runtime import (
-    SCRIPT_ENGINE,
     TIMER_EPSILON,
     CaseRuntime,
     StepOutcome,
@@ -507,7 +506,6 @@ def _validate(
             data,
             task_data=spiff_data,
             case_subjects=case_subjects(session, case.id),
-            evaluate=lambda expression, context: SCRIPT_ENGINE.environment.evaluate(expression, context),
             ref_exists=ref_exists,
             element_id=row.element_id,
         )

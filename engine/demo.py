@@ -20,6 +20,7 @@ from engine.directory import ensure_unit, ensure_user, grant
 from engine.store.db import Database
 from engine.store.migrate import upgrade
 
+PUBLIC_USER = "public"  # the system user of the public supervision form (see seed_directory)
 DEMO_PASSWORD = "cadreflow-demo"  # demo accounts only; printed by the demo, never used elsewhere
 
 UNITS = [
@@ -155,6 +156,10 @@ def seed_directory(db: Database) -> None:
         for user_id, name, role, unit in USERS:
             ensure_user(session, user_id, name, DEMO_PASSWORD)
             grant(session, user_id, role, unit)
+        # The system user the public web form submits as (mass_supervision): no password, so nobody
+        # can sign in as it.
+        ensure_user(session, PUBLIC_USER, "Public (web form) / 群众（网上反映）")
+        grant(session, PUBLIC_USER, "public")
 
 
 # Batches the demo leaves behind, so every role finds work in the inbox: (title, days ago, stop before).

@@ -24,6 +24,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from engine.bpmn.sandbox import SandboxEnvironment
 from engine.errors import Invalid, ScriptError
 
 _FORMAT_CHECKER = FormatChecker()
@@ -81,6 +82,7 @@ def _refs(schema: dict[str, Any], data: Any, path: str) -> Iterable[tuple[str, s
 
 
 Evaluate = Callable[[str, dict[str, Any]], Any]
+_RULES = SandboxEnvironment()  # x-rules are designer code like scripts: the same sandbox
 RefExists = Callable[[str, str], bool]
 
 
@@ -90,11 +92,15 @@ def validate_form(
     *,
     task_data: dict[str, Any],
     case_subjects: list[str],
-    evaluate: Evaluate,
     ref_exists: RefExists,
+    evaluate: Evaluate | None = None,
     element_id: str | None = None,
 ) -> dict[str, Any]:
-    """Validate submitted form ``data``; return it with defaults filled, or raise :class:`Invalid`."""
+    """Validate submitted form ``data``; return it with defaults filled, or raise :class:`Invalid`.
+
+    Rules run in the scripts' sandbox unless ``evaluate`` says otherwise.
+    """
+    evaluate = evaluate or _RULES.evaluate
     if not isinstance(data, dict):
         raise Invalid(
             "form data must be an object of fields", element_id=element_id, fields={"(form)": "not an object"}

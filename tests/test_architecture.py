@@ -49,3 +49,14 @@ def test_only_engine_store_defines_tables() -> None:
         if "store" not in p.relative_to(ROOT).parts and "sqlalchemy.orm.DeclarativeBase" in p.read_text()
     ]
     assert offenders == []
+
+
+def test_the_web_layer_calls_services_not_the_workflow_library_or_the_tables() -> None:
+    """webui reaches the engine through its services; SpiffWorkflow objects and tables stay inside."""
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(
+            n for n in _imports(p) if n.startswith(("engine.bpmn", "engine.store.models", "SpiffWorkflow"))
+        )
+        for p in _modules("webui")
+    }
+    assert not {k: v for k, v in offenders.items() if v}

@@ -11,7 +11,7 @@ import yaml
 
 from engine import cases
 from engine.bpmn.loader import load_process_folder
-from engine.bpmn.runtime import SCRIPT_ENGINE, CaseRuntime
+from engine.bpmn.runtime import CaseRuntime
 from engine.definitions import get_definition
 from engine.errors import Invalid, NotFound, ScriptError
 from engine.forms import validate_form
@@ -60,7 +60,6 @@ def _validate(harness: Harness, detail: TaskDetail, values: dict[str, Any]) -> d
         values,
         task_data=_spiff_data(harness, detail.task.case_id, detail.task.id),
         case_subjects=[],
-        evaluate=lambda expression, context: SCRIPT_ENGINE.environment.evaluate(expression, context),
         ref_exists=lambda kind, value: True,
         element_id=detail.task.element_id,
     )

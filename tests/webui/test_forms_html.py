@@ -110,7 +110,10 @@ def _expected_controls(
             found += _expected_controls(schema["items"], f"{name}[{index}]", f"{path}[]", has_rows, choices)
         return found
     if kind == "array":
-        return [(f"{name}[]", "input", "checkbox") if f"{path}[]" in choices else (name, "textarea", None)]
+        listed = f"{path}[]" in choices or "enum" in schema["items"]  # options → a checkbox per option
+        return [(f"{name}[]", "input", "checkbox") if listed else (name, "textarea", None)]
+    if kind == "boolean":
+        return [(name, "input", "checkbox")]
     if kind in ("integer", "number") or (isinstance(kind, list) and "number" in kind):
         return [(name, "input", "number")]
     if path in ("report", "reason") or schema.get("minLength", 0) >= 20:  # long text: the renderer's rule
