@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from engine import cases
+from engine import cases, messages
 from engine.clock import ManualClock
 from engine.definitions import deploy_processes, find_project_root
 from engine.directory import ensure_unit, ensure_user, grant
@@ -386,6 +386,9 @@ def _drive(
     emit("  notice period P7D ...")
     clock.advance("P7D")
     cases.fire_due_timers(db, clock.now())
+    # Admission throws cadre_admitted for each admitted candidate: their reserve_cadre files open.
+    opened = messages.deliver_messages(db, clock)
+    emit(f"  {opened} admission message(s) delivered: the admitted cadres' files are open")
 
 
 def outcome_table(view: cases.CaseView) -> str:

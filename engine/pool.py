@@ -1,0 +1,123 @@
+"""The reserve-cadre pool: who is in it, with the latest of their record, and the cases that use it.
+
+A member joins when a selection or supplement case finishes (``pool_entries``); their own
+``reserve_cadre`` case (started by the ``cadre_admitted`` message, correlation key = candidate id)
+carries the year's summary in its case data. This module reads both — the pool table and the case
+rows, never snapshots — and opens the processes that work on the pool as a whole with the compiled
+records as their start message: the biennial adjustment and a vacancy's preferred use.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import cases
+from engine.clock import Clock
+from engine.errors import Invalid
+from engine.store.db import Database
+from engine.store.models import Case, PoolMember
+
+CADRE_PROCESS = "reserve_cadre"
+RATING_ORDER = {"excellent": 0, "competent": 1, "basically_competent": 2, "incompetent": 3, "": 4}
+POTENTIAL_ORDER = {"high": 0, "medium": 1, "low": 2, "": 3}
+
+
+@dataclass(frozen=True)
+class PoolCadre:
+    candidate: str
+    name: str
+    unit: str
+    status: str  # active | used | removed | withdrawn
+    admitted_at: datetime
+    case_id: str | None  # their reserve_cadre case, once it has started
+    year: int
+    mentor: str
+    last_rating: str
+    last_potential: str
+    talks_total: int
+    courses_attended_total: int
+    findings_substantiated_total: int
+
+
+def pool(db: Database, unit: str | None = None, status: str | None = None) -> list[PoolCadre]:
+    """Everyone who joined the pool, with the latest of their record, newest first."""
+    with db.read() as session:
+        members = session.scalars(
+            select(PoolMember).order_by(PoolMember.admitted_at.desc(), PoolMember.id)
+        ).all()
+        keys = [m.candidate_id for m in members]
+        files = {
+            c.correlation_key: c
+            for c in session.scalars(
+                select(Case).where(Case.process_id == CADRE_PROCESS, Case.correlation_key.in_(keys))
+            )
+        }
+        out = []
+        for member in members:
+            case = files.get(member.candidate_id)
+            data: dict[str, Any] = json.loads(case.data_json) if case is not None else {}
+            outcome = data.get("outcome") if case is not None and case.status == "finished" else None
+            cadre = PoolCadre(
+                candidate=member.candidate_id,
+                name=member.name,
+                unit=member.unit_id,
+                status=str(outcome or member.status),
+                admitted_at=member.admitted_at,
+                case_id=case.id if case is not None else None,
+                year=int(data.get("year") or 1),
+                mentor=str(data.get("mentor") or ""),
+                last_rating=str(data.get("last_rating") or ""),
+                last_potential=str(data.get("last_potential") or ""),
+                talks_total=int(data.get("talks_total") or 0),
+                courses_attended_total=int(data.get("courses_attended_total") or 0),
+                findings_substantiated_total=int(data.get("findings_substantiated_total") or 0),
+            )
+            if (unit is None or cadre.unit == unit) and (status is None or cadre.status == status):
+                out.append(cadre)
+        return out
+
+
+def _record(cadre: PoolCadre) -> dict[str, Any]:
+    record = asdict(cadre)
+    record["admitted_at"] = cadre.admitted_at.date().isoformat()
+    return record
+
+
+def shortlist(db: Database, unit: str | None = None) -> list[dict[str, Any]]:
+    """Active cadres ranked by their latest assessment (rating, then potential), then their record."""
+    active = [c for c in pool(db, status="active") if unit is None or c.unit == unit]
+    ranked = sorted(
+        active,
+        key=lambda c: (
+            RATING_ORDER.get(c.last_rating, 4),
+            POTENTIAL_ORDER.get(c.last_potential, 3),
+            c.findings_substantiated_total,
+            -c.courses_attended_total,
+            -c.talks_total,
+            c.candidate,
+        ),
+    )
+    return [{**_record(c), "rank": i + 1} for i, c in enumerate(ranked)]
+
+
+def open_adjustment(db: Database, clock: Clock, user_id: str, target: int | None = None) -> cases.CaseView:
+    """Start the pool adjustment with every active cadre's record for the period and the target size."""
+    if target is not None and target < 0:
+        raise Invalid("the target size cannot be negative", fields={"target": "≥ 0"})
+    records = [_record(c) for c in pool(db, status="active")]
+    data = {"target": target, "cadres": records, "pool_size": len(records)}
+    return cases.start_case(
+        db, clock, user_id, "pool_adjustment", {"name": "adjustment_opened", "data": data}
+    )
+
+
+def open_vacancy(db: Database, clock: Clock, user_id: str, vacancy: dict[str, Any]) -> cases.CaseView:
+    """Start preferred use for a vacancy ({unit, post, requirements}) with the ranked shortlist."""
+    unit = vacancy.get("unit")
+    data = {"vacancy": vacancy, "shortlist": shortlist(db, unit if isinstance(unit, str) else None)}
+    return cases.start_case(db, clock, user_id, "preferred_use", {"name": "vacancy_opened", "data": data})
