@@ -620,3 +620,23 @@ def test_dmn_schema_error_is_located(project: Path) -> None:
     assert problem.location().startswith(
         f"{folder / 'flags.dmn'}:{line_of(dmn, '<bogus />')}: flags_table: XSD: Element 'dmn:bogus': "
     )
+
+
+def test_a_message_started_event_sub_process_is_refused_at_its_start_event(project: Path) -> None:
+    """SpiffWorkflow 3.2.0 rewires the shared spec when one is triggered: refused with a way out."""
+    event_sub = """
+    <bpmn:subProcess id="on_message" triggeredByEvent="true">
+      <bpmn:startEvent id="on_message_start">
+        <bpmn:messageEventDefinition id="on_message_def" />
+      </bpmn:startEvent>
+    </bpmn:subProcess>
+    <bpmn:endEvent id="end">"""
+    folder = make_folder(
+        project, "demo", {"demo.bpmn": DEMO.replace('<bpmn:endEvent id="end">', event_sub, 1)}
+    )
+    problems = validate_paths([folder])
+    found = [p for p in problems if p.element_id == "on_message_start"]
+    assert found and "event sub-processes are not supported" in found[0].message
+    assert found[0].line == line_of(
+        (folder / "demo.bpmn").read_text(), '<bpmn:startEvent id="on_message_start">'
+    )

@@ -123,6 +123,19 @@ def check_references(docs: list[Doc], problems: Problems, whole_folder: bool) ->
                     f"call activity calls '{called}', which is not a process in this "
                     f"folder's BPMN files (processes: {', '.join(process_ids) or 'none'})",
                 )
+        for sub in doc.root.iter(bpmn_tag("subProcess")):
+            if sub.get("triggeredByEvent") != "true":
+                continue
+            for start in sub.findall("bpmn:startEvent", NS):
+                if start.find("bpmn:messageEventDefinition", NS) is not None:
+                    # SpiffWorkflow 3.2.0 creates no waiting task for it (so it cannot be addressed)
+                    # and, when triggered, rewires the process spec that every case of the version shares.
+                    problems.at(
+                        doc,
+                        start,
+                        "message-started event sub-processes are not supported; catch the message with a "
+                        "boundary event or an intermediate catch event instead",
+                    )
         for brt in doc.root.iter(bpmn_tag("businessRuleTask")):
             ref_el = brt.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NS)
             ref = (ref_el.text or "").strip() if ref_el is not None else ""
