@@ -170,13 +170,20 @@ def test_unit_committees_see_only_their_own_units_nomination(web_app: Flask) -> 
     assert dongcheng[0]["batch"] == xihe[0]["batch"] == FOURTH
 
 
-@pytest.mark.parametrize("user", ["li_org", "zhao_insp", "wu_changwei"])
+@pytest.mark.parametrize("user", ["zhao_insp", "wu_changwei"])
 def test_roles_without_ready_work_get_an_empty_inbox(web_app: Flask, user: str) -> None:
     doc = page(sign_in(web_app, user), "/")
     assert rows(doc) == []
     assert not select(doc, "#inbox-table")
     assert "Your inbox is empty" in select(doc, "#inbox-empty")[0].text_content()
     assert tab_counts(doc) == {"all": 0, "mine": 0, "available": 0}
+
+
+def test_the_department_pairs_each_new_cadre_with_a_mentor(web_app: Flask) -> None:
+    """The demo's admitted cadres have their files open: the department's inbox asks for pairings."""
+    doc = page(sign_in(web_app, "li_org"), "/")
+    assert len(rows(doc)) == 4
+    assert tab_counts(doc) == {"all": 4, "mine": 0, "available": 4}
 
 
 def test_overdue_tasks_are_marked(web_app: Flask) -> None:

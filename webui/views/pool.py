@@ -1,0 +1,225 @@
+"""The reserve-cadre pool (``/pool``) and a cadre's file (``/pool/<candidate>``).
+
+The pool list is :func:`engine.pool.pool`; the file is the cadre's ``reserve_cadre`` case as
+:func:`engine.case_views.case_detail` lets the viewer see it. Whoever may not open that case (the engine
+decides) sees the pool's summary of the cadre only. This module only formats what the engine hands over.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+
+from engine import events
+from engine.case_views import CaseDetail, case_detail
+from engine.errors import NotFound
+from engine.pool import RATING_ORDER, PoolCadre, pool
+from webui.context import actor, web
+from webui.security import role_required
+from webui.views.cases import when
+
+bp = Blueprint("pool", __name__, url_prefix="/pool")
+
+VIEWERS = ("org_department", "party_committee", "auditor")
+UNRATED = "none"  # the rating filter's value for "not assessed yet"
+
+
+# Labels are built per request (``_`` needs the request's language).
+def status_labels() -> dict[str, str]:
+    return {
+        "active": _("In the pool"),
+        "used": _("Used"),
+        "removed": _("Removed"),
+        "withdrawn": _("Withdrawn"),
+    }
+
+
+def rating_labels() -> dict[str, str]:
+    return {
+        "excellent": _("Excellent"),
+        "competent": _("Competent"),
+        "basically_competent": _("Basically competent"),
+        "incompetent": _("Incompetent"),
+    }
+
+
+def potential_labels() -> dict[str, str]:
+    return {"high": _("High"), "medium": _("Medium"), "low": _("Low")}
+
+
+def topic_labels() -> dict[str, str]:
+    return {
+        "political_thought": _("Political thought"),
+        "work_performance": _("Work performance"),
+        "study": _("Study"),
+        "integrity": _("Integrity"),
+        "family_and_life": _("Family and life"),
+        "career_development": _("Career development"),
+    }
+
+
+def grade_labels() -> dict[str, str]:
+    """Course results and supervision grades."""
+    return {
+        "excellent": _("Excellent"),
+        "good": _("Good"),
+        "pass": _("Pass"),
+        "fail": _("Fail"),
+        "not_attended": _("Not attended"),
+        "fair": _("Fair"),
+        "poor": _("Poor"),
+    }
+
+
+def finding_labels() -> dict[str, str]:
+    return {"substantiated": _("Substantiated"), "unsubstantiated": _("Not substantiated")}
+
+
+STATUS_CLASS = {"active": "ok", "used": "ok", "removed": "bad", "withdrawn": "warn"}
+
+
+def label(labels: dict[str, str], value: Any) -> str:
+    """A value's label, the value itself (underscores as spaces) if it has none, "—" if empty."""
+    if value is None or value == "":
+        return "—"
+    return labels.get(str(value)) or str(value).replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+def _options(values: list[str], labels: dict[str, str], chosen: str, order: list[str]) -> list[Option]:
+    counts = Counter(values)
+    keys = [k for k in order if k in counts] + sorted(k for k in counts if k not in order)
+    return [Option(k, labels.get(k, k), counts[k], k == chosen) for k in keys]
+
+
+@bp.get("")
+@role_required(*VIEWERS)
+def index() -> Any:
+    everyone = pool(web().db)
+    unit = request.args.get("unit", "").strip()
+    status = request.args.get("status", "").strip()
+    rating = request.args.get("rating", "").strip()
+
+    def rating_key(cadre: PoolCadre) -> str:
+        return cadre.last_rating or UNRATED
+
+    shown = [
+        c
+        for c in everyone
+        if (not unit or c.unit == unit)
+        and (not status or c.status == status)
+        and (not rating or rating_key(c) == rating)
+    ]
+    ratings = {**rating_labels(), UNRATED: _("Not assessed yet")}
+    filters = {
+        "unit": _options([c.unit for c in everyone], {}, unit, []),
+        "status": _options([c.status for c in everyone], status_labels(), status, list(status_labels())),
+        "rating": _options(
+            [rating_key(c) for c in everyone], ratings, rating, [*sorted(RATING_ORDER, key=RATING_ORDER.get)]
+        ),
+    }
+    return render_template(
+        "pool.html",
+        cadres=shown,
+        total=len(everyone),
+        filters=filters,
+        chosen={"unit": unit, "status": status, "rating": rating},
+        filtered=bool(unit or status or rating),
+        status_labels=status_labels(),
+        status_class=STATUS_CLASS,
+        rating_labels=rating_labels(),
+        potential_labels=potential_labels(),
+        label=label,
+        when=when,
+    )
+
+
+@dataclass(frozen=True)
+class Year:
+    number: int
+    started: datetime
+
+
+@bp.get("/<candidate>")
+@role_required(*VIEWERS)
+def cadre(candidate: str) -> Any:
+    cadre = next((c for c in pool(web().db) if c.candidate == candidate), None)
+    if cadre is None:
+        abort(404)
+    detail: CaseDetail | None = None
+    if cadre.case_id:
+        try:
+            detail = case_detail(web().db, actor().user_id, cadre.case_id)
+        except NotFound:
+            detail = None  # the engine does not open this file to the viewer: the pool's summary only
+    data: dict[str, Any] = detail.case.data if detail is not None else {}
+    return render_template(
+        "cadre.html",
+        cadre=cadre,
+        detail=detail,
+        mentor=str(data.get("mentor") or cadre.mentor),
+        talks=_list(data.get("talks")),
+        course=data.get("course") if isinstance(data.get("course"), dict) else None,
+        supervisions=_list(data.get("supervisions")),
+        findings=_findings(detail, _list(data.get("findings"))),
+        assessment=data.get("assessment") if isinstance(data.get("assessment"), dict) else None,
+        unit_assessment=(
+            data.get("unit_assessment_result")
+            if isinstance(data.get("unit_assessment_result"), dict)
+            else None
+        ),
+        year_summary=data.get("year_summary") if isinstance(data.get("year_summary"), dict) else None,
+        years=_years(detail),
+        status_labels=status_labels(),
+        status_class=STATUS_CLASS,
+        rating_labels=rating_labels(),
+        potential_labels=potential_labels(),
+        topic_labels=topic_labels(),
+        grade_labels=grade_labels(),
+        finding_labels=finding_labels(),
+        label=label,
+        when=when,
+    )
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _years(detail: CaseDetail | None) -> list[Year]:
+    """Year 1 from the case's start, every later year from its ``cycle.started`` event."""
+    if detail is None:
+        return []
+    years: list[Year] = []
+    for entry in detail.timeline:
+        if entry.type == events.CASE_STARTED and not years:
+            years.append(Year(1, entry.at))
+        elif entry.type == events.CYCLE_STARTED:
+            years.append(Year(len(years) + 1, entry.at))
+    return years
+
+
+def _findings(detail: CaseDetail | None, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This year's findings, each with the date its ``finding_attached`` message arrived (in order)."""
+    arrived: list[datetime] = []
+    for entry in detail.timeline if detail is not None else []:
+        if entry.type == events.CYCLE_STARTED:
+            arrived = []  # the findings in the case data are this year's
+        elif entry.type == events.MESSAGE_RECEIVED and "finding_attached" in entry.summary:
+            arrived.append(entry.at)
+    return [
+        {**finding, "received": arrived[i] if i < len(arrived) else None}
+        for i, finding in enumerate(findings)
+    ]
