@@ -52,6 +52,11 @@ from engine.store.models import (
 )
 
 
+# What a finished case's ``case.finished`` event records as its result, where the process sets it:
+# the selection's admitted and dropped, a cadre file's or a vacancy's outcome, an adjustment's lists.
+RESULT_KEYS = ("admitted", "dropped", "outcome", "removed", "retained", "new_batch_quota")
+
+
 @dataclass(frozen=True)
 class TaskView:
     id: str
@@ -548,7 +553,7 @@ def after_step(
         return
     if runtime.finished and case.status != "finished":
         case.status = "finished"
-        result = {key: data[key] for key in ("admitted", "dropped") if key in data}
+        result = {key: data[key] for key in RESULT_KEYS if key in data}
         events.append(session, case, events.CASE_FINISHED, now, "system:engine", {"result": result})
         _record_pool_entries(session, case, data, now)
     _snapshot(session, case, definition, runtime)
