@@ -51,7 +51,6 @@ from engine.store.models import (
     Snapshot,
 )
 
-
 # What a finished case's ``case.finished`` event records as its result, where the process sets it:
 # the selection's admitted and dropped, a cadre file's or a vacancy's outcome, an adjustment's lists.
 RESULT_KEYS = ("admitted", "dropped", "outcome", "removed", "retained", "new_batch_quota")
