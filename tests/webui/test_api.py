@@ -62,7 +62,7 @@ def test_each_unit_committee_sees_only_its_own_units_tasks(app: Flask) -> None:
     for unit in ("dongcheng", "xihe", "bayin"):
         client, _ = client_for(app, f"uc_{unit}")
         items = tasks_of(client)["items"]
-        assert items and {t["element_id"] for t in items} == {"nominate"}
+        assert "nominate" in {t["element_id"] for t in items}  # the fourth batch waits for nominations
         assert {t["unit_id"] for t in items} == {unit}
 
 
