@@ -125,7 +125,7 @@ def demo(ctx: click.Context) -> None:
     """Seed units and users, run a batch of about 20 nominees to the end, print the outcome."""
     from engine.demo import run_demo
 
-    run_demo(_db(ctx), click.echo)
+    run_demo(_db(ctx), click.echo, story=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ from engine import cases, messages
 from engine.clock import ManualClock
 from engine.definitions import deploy_processes, find_project_root
 from engine.directory import ensure_unit, ensure_user, grant
+from engine.pool import open_vacancy, pool
 from engine.store.db import Database
 from engine.store.migrate import upgrade
 
@@ -42,6 +43,8 @@ USERS = [
     ("wu_changwei", "Wu Gang (party committee)", "party_committee", None),
     ("chen_dangxiao", "Chen Jing (party school)", "party_school", None),
     ("he_mentor", "He Ping (mentor)", "mentor", "dongcheng"),
+    ("lin_mentor", "Lin Bo (mentor)", "mentor", "xihe"),
+    ("bao_mentor", "Bao Yin (mentor)", "mentor", "bayin"),
     ("ma_audit", "Ma Li (auditor)", "auditor", None),
     ("gao_design", "Gao Yu (process designer)", "designer", None),
     ("admin", "Administrator", "admin", None),
@@ -175,11 +178,13 @@ class _Stop(Exception):
     """The batch reached the task it is to be left waiting at."""
 
 
-def run_demo(db: Database, emit: Callable[[str], None]) -> str:
+def run_demo(db: Database, emit: Callable[[str], None], story: bool = False) -> str:
     """Seed the directory and four batches (finished, at opinions, at exams, just opened).
 
     Idempotent: when the demo batches exist already, nothing is added. Prints the demo sign-ins and the
-    finished batch's outcome; returns the finished batch's case id.
+    finished batch's outcome; returns the finished batch's case id. With ``story`` (the ``cadreflow
+    demo`` command), the finished batch ran a year earlier and one of its cadres is followed through a
+    year in the pool to an appointment (:func:`follow_a_cadre`).
     """
     upgrade(db)
     root = find_project_root(Path(__file__).parent)
@@ -192,10 +197,14 @@ def run_demo(db: Database, emit: Callable[[str], None]) -> str:
         if title in existing:
             emit(f"  {pick_english(title)}: already there (case {existing[title]})")
             continue
+        if story and stop_before is None:
+            days_ago += 390  # room for the followed cadre's year in the pool
         clock = ManualClock(now - timedelta(days=days_ago))
         case_id = run_batch(db, clock, title, stop_before, emit)
         if stop_before is None:
             finished_id = case_id
+            if story:
+                follow_a_cadre(db, clock, emit)
     emit("")
     emit(outcome_table(cases.get_case(db, finished_id)))
     emit("")
@@ -389,6 +398,111 @@ def _drive(
     # Admission throws cadre_admitted for each admitted candidate: their reserve_cadre files open.
     opened = messages.deliver_messages(db, clock)
     emit(f"  {opened} admission message(s) delivered: the admitted cadres' files are open")
+
+
+MENTORS = {"dongcheng": "he_mentor", "xihe": "lin_mentor", "bayin": "bao_mentor"}
+FOLLOWED = "x01"  # the cadre the demo follows from admission to appointment
+YEAR_OF_WORK: dict[str, tuple[str, dict[str, Any]]] = {
+    "record_talk": (
+        "",
+        {
+            "talk_date": "",
+            "topics": ["work_performance", "study"],
+            "notes": "Quarterly heart-to-heart talk; goals reviewed. 季度谈心谈话。",
+        },
+    ),
+    "record_supervision": (
+        "uc_{unit}",
+        {
+            "supervised_on": "",
+            "work_completion": "good",
+            "duty_performance": "good",
+            "usual_performance": "good",
+        },
+    ),
+    "record_course": ("chen_dangxiao", {"attended": True, "result": "excellent"}),
+    "unit_assessment": (
+        "uc_{unit}",
+        {
+            "rating": "excellent",
+            "potential": "high",
+            "basis": "Field visit, 15 interviews and every record of the year. 实地走访、个别谈话。",
+        },
+    ),
+    "confirm_assessment": ("li_org", {"rating": "excellent", "potential": "high"}),
+}
+
+
+def follow_a_cadre(db: Database, clock: ManualClock, emit: Callable[[str], None]) -> None:
+    """Pair every new cadre with a mentor; live one cadre's first year; appoint them to a vacancy."""
+    members = {m.candidate: m for m in pool(db)}
+    for candidate, member in sorted(members.items()):
+        view = cases.get_case(db, member.case_id or "")
+        pairing = [t for t in view.ready if t.element_id == "pair_mentor"]
+        if pairing:
+            clock.advance("PT1H")
+            cases.complete_task(
+                db,
+                clock,
+                "li_org",
+                pairing[0].id,
+                {
+                    "cadre": candidate,
+                    "mentor": MENTORS[member.unit],
+                    "paired_on": clock.now().date().isoformat(),
+                },
+            )
+    followed = members[FOLLOWED]
+    emit(f"  following cadre {FOLLOWED} ({followed.name}) through a year in the pool")
+    case_id = followed.case_id or ""
+    for _quarter in range(4):
+        clock.advance("P3M")
+        cases.fire_due_timers(db, clock.now())
+        _work_the_year(db, clock, case_id, followed.unit)
+    for _step in range(2):  # the unit's assessment, then the department's confirmation
+        _work_the_year(db, clock, case_id, followed.unit)
+    clock.advance("P7D")
+    vacancy = {
+        "unit": followed.unit,
+        "post": "Deputy head of the town / 副镇长",
+        "requirements": "Rural revitalisation experience / 有乡村振兴工作经验",
+    }
+    view = open_vacancy(db, clock, "li_org", vacancy)
+    emit(f"  vacancy opened (case {view.id}); {FOLLOWED} is nominated, inspected, consulted and appointed")
+    steps = [
+        ("pick_nominee", "li_org", {"nominee": FOLLOWED}),
+        (
+            "inspect_nominee",
+            "zhao_insp",
+            {"rating": "excellent", "report": "Outstanding year in the pool; trusted by the villagers."},
+        ),
+        ("discipline_opinion", "sun_jw", {"opinion": "no_objection"}),
+        ("family_planning_opinion", "zhou_jisheng", {"opinion": "no_objection"}),
+        (
+            "appointment_decision",
+            "wu_changwei",
+            {
+                "meeting_date": clock.now().date().isoformat(),
+                "minute_ref": "SC-2028-02",
+                "decision": "approve",
+            },
+        ),
+    ]
+    for element, user, data in steps:
+        clock.advance("P1D")
+        task = next(t for t in cases.get_case(db, view.id).ready if t.element_id == element)
+        cases.complete_task(db, clock, user, task.id, data)
+    messages.deliver_messages(db, clock)
+    emit(f"  {FOLLOWED}'s file ended as: {cases.get_case(db, case_id).data.get('outcome')}")
+
+
+def _work_the_year(db: Database, clock: ManualClock, case_id: str, unit: str) -> None:
+    for task in cases.get_case(db, case_id).ready:
+        who, data = YEAR_OF_WORK[task.element_id]
+        user = (who or MENTORS[unit]).format(unit=unit)
+        today = clock.now().date().isoformat()
+        filled = {k: (today if k in ("talk_date", "supervised_on") else v) for k, v in data.items()}
+        cases.complete_task(db, clock, user, task.id, filled)
 
 
 def outcome_table(view: cases.CaseView) -> str:
