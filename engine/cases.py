@@ -172,6 +172,8 @@ def startable_processes(db: Database, user_id: str) -> list[StartableProcess]:
         for process_id in sorted(process_ids):
             definition = get_definition(session, latest_version(session, process_id).hash)
             starter = _start_lane(definition)
+            if start_messages(definition.specs):
+                continue  # started by a message (another case, or a page that compiles its data)
             if starter and actor.has_role(starter, _any_unit(actor, starter)):
                 out.append(StartableProcess(process_id, definition.specs.spec.description or process_id))
         return out

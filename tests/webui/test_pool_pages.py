@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from engine.pool import pool
 from engine.store.db import Database
-from tests.webui.conftest import select, sign_in
+from tests.webui.conftest import csrf_from, select, sign_in
 
 DEMO_CADRES = {"x01", "b03", "d03", "b01"}
 ZH_PO = Path(__file__).resolve().parents[2] / "webui" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
@@ -135,3 +135,33 @@ def test_the_pages_in_chinese(make_web_app: Callable[..., Flask], compiled: Path
     assert any("本年度谈心谈话" in h for h in headings)
     assert any("党校培训" in h for h in headings)
     assert any("历年培养" in h for h in headings)
+
+
+def test_the_department_opens_a_vacancy_and_an_adjustment_from_the_pool(web_app: Flask) -> None:
+    client = sign_in(web_app, "li_org")
+    doc = page(client, "/pool")
+    token = select(doc, "#open-vacancy input")[0].get("value")
+    response = client.post(
+        "/pool/vacancy",
+        data={"csrf_token": token, "unit": "xihe", "post": "Deputy head", "requirements": "rural work"},
+    )
+    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
+    task = page(client, response.headers["Location"])
+    assert "x01" in task.text_content()  # the shortlist offers the pool's cadre of that unit
+    response = client.post("/pool/adjustment", data={"csrf_token": token, "target": "6"})
+    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
+    assert client.post("/pool/vacancy", data={"unit": "xihe", "post": "x"}).status_code == 400  # no CSRF
+
+
+def test_only_the_department_opens_them(web_app: Flask) -> None:
+    for user in ("wu_changwei", "ma_audit"):
+        client = sign_in(web_app, user)
+        assert not select(page(client, "/pool"), "#pool-actions")
+        token = csrf_from(client.get("/pool").get_data(as_text=True))
+        assert client.post("/pool/vacancy", data={"csrf_token": token, "post": "x"}).status_code == 403
+
+
+def test_processes_started_by_messages_are_not_offered_in_the_inbox(web_app: Flask) -> None:
+    html = sign_in(web_app, "li_org").get("/").get_data(as_text=True)
+    assert "start-reserve_selection" in html and "start-timely_supplement" in html
+    assert "start-preferred_use" not in html and "start-pool_adjustment" not in html

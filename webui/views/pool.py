@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import events
 from engine.case_views import CaseDetail, case_detail
 from engine.errors import NotFound
-from engine.pool import RATING_ORDER, PoolCadre, pool
+from engine.pool import RATING_ORDER, PoolCadre, open_adjustment, open_vacancy, pool
 from webui.context import actor, web
+from webui.i18n import pick
 from webui.security import role_required
 from webui.views.cases import when
 
@@ -143,7 +144,36 @@ def index() -> Any:
         potential_labels=potential_labels(),
         label=label,
         when=when,
+        may_open="org_department" in actor().roles(),
+        units=sorted({c.unit for c in pool(web().db)}),
     )
+
+
+@bp.post("/adjustment")
+@role_required("org_department")
+def open_adjustment_view() -> Any:
+    """Open the pool adjustment with every active cadre's record (compiled by the engine)."""
+    raw = request.form.get("target", "").strip()
+    target = int(raw) if raw.isdigit() else None
+    view = open_adjustment(web().db, web().clock, actor().user_id, target)
+    return _to_first_task(view)
+
+
+@bp.post("/vacancy")
+@role_required("org_department")
+def open_vacancy_view() -> Any:
+    """Open preferred use for a vacancy with the ranked shortlist of the pool."""
+    vacancy = {key: request.form.get(key, "").strip() for key in ("unit", "post", "requirements")}
+    view = open_vacancy(web().db, web().clock, actor().user_id, vacancy)
+    return _to_first_task(view)
+
+
+def _to_first_task(view: Any) -> Any:
+    mine = [t for t in view.ready if t.role in actor().roles()]
+    flash(_("Started: %(title)s", title=pick(view.title) or view.process_id))
+    if mine:
+        return redirect(url_for("tasks.view", task_id=mine[0].id))
+    return redirect(url_for("cases.view", case_id=view.id))
 
 
 @dataclass(frozen=True)
