@@ -48,14 +48,15 @@ class LiveApp:
 
 
 @contextmanager
-def serve_demo(folder: Path, clock: Clock | None = None) -> Iterator[LiveApp]:
+def serve_demo(folder: Path, clock: Clock | None = None, story: bool = False) -> Iterator[LiveApp]:
     """The app with the demo data in a fresh SQLite file under ``folder``, on a free local port.
 
-    ``clock`` is handed to ``create_app`` (``None``: the wall clock).
+    ``clock`` is handed to ``create_app`` (``None``: the wall clock); ``story`` seeds the demo as
+    ``cadreflow demo`` does (a cadre followed to an appointment).
     """
     url = f"sqlite:///{folder / 'e2e.db'}"
     db = Database(url)
-    run_demo(db, lambda _line: None)
+    run_demo(db, lambda _line: None, story=story)
     app = create_app({"DATABASE_URL": url, "VAR_DIR": str(folder), "SECRET_KEY": "e2e-only"}, clock=clock)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -69,8 +70,8 @@ def serve_demo(folder: Path, clock: Clock | None = None) -> Iterator[LiveApp]:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app with the demo data, served on a free local port for the whole session (wall clock)."""
-    with serve_demo(tmp_path_factory.mktemp("e2e")) as live:
+    """The app with the demo data as the README's command seeds it, on a free local port (wall clock)."""
+    with serve_demo(tmp_path_factory.mktemp("e2e"), story=True) as live:
         yield live.url
 
 
