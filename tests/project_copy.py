@@ -1,10 +1,17 @@
-"""A throwaway copy of the project's processes and forms, optionally with text edits, for tests that
-must see what happens when a designer changes a file."""
+"""Throwaway projects and databases for tests: a copy of the processes and forms (optionally
+edited, to see what a designer's change does), or a database with fixture processes deployed."""
 
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
+
+from engine.clock import ManualClock
+from engine.definitions import deploy_processes
+from engine.directory import ensure_user, grant
+from engine.store.db import Database
+from engine.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,3 +34,16 @@ def copy_project(tmp_path: Path, edits: dict[str, list[tuple[str, str]]] | None 
             text = text.replace(old, new, 1)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+def database_with(folder: Path, processes: Path) -> tuple[Database, ManualClock]:
+    """A migrated SQLite file under ``folder`` with ``processes`` deployed and ``li`` of the
+    organization department, and the test clock at 2027-01-04 (tests on fixture processes)."""
+    db = Database(f"sqlite:///{folder / 'cadreflow.db'}")
+    upgrade(db)
+    clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
+    deploy_processes(db, processes, "test", clock.now())
+    with db.write() as session:
+        ensure_user(session, "li")
+        grant(session, "li", "org_department")
+    return db, clock

@@ -4,7 +4,6 @@ summary, the live state stays the same size year after year, and the log stays o
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -13,27 +12,18 @@ from sqlalchemy import select
 from engine import cases, events
 from engine.canonical import GENESIS_HASH, event_hash
 from engine.clock import ManualClock
-from engine.definitions import deploy_processes
-from engine.directory import ensure_user, grant
 from engine.errors import Invalid
 from engine.events import event_body
 from engine.store.db import Database
-from engine.store.migrate import upgrade
 from engine.store.models import Event, Snapshot
+from tests.project_copy import database_with
 
 PROCESSES = Path(__file__).parent / "fixtures" / "cycles" / "processes"
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Database, ManualClock]:
-    db = Database(f"sqlite:///{tmp_path / 'cycles.db'}")
-    upgrade(db)
-    clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
-    deploy_processes(db, PROCESSES, "test", clock.now())
-    with db.write() as session:
-        ensure_user(session, "li")
-        grant(session, "li", "org_department")
-    return db, clock
+    return database_with(tmp_path, PROCESSES)
 
 
 def _snapshot_size(db: Database, case_id: str) -> tuple[int, int]:

@@ -7,19 +7,16 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from engine import cases
 from engine.clock import ManualClock
-from engine.definitions import deploy_processes
-from engine.directory import ensure_user, grant
 from engine.errors import CadreflowError, DefinitionErrors, ScriptError, ScriptTimeout
 from engine.store.db import Database
-from engine.store.migrate import upgrade
 from engine.store.models import DefinitionVersion, Snapshot
+from tests.project_copy import database_with
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loader"
 GOOD_SCRIPT = "quota = 3\ntotal = quota * 2"
@@ -33,13 +30,7 @@ def _setup(tmp_path: Path, script: str) -> tuple[Database, ManualClock, str]:
     bpmn = (FIXTURES / "demo" / "demo.bpmn").read_text(encoding="utf-8")
     assert GOOD_SCRIPT in bpmn
     (folder / "demo.bpmn").write_text(bpmn.replace(GOOD_SCRIPT, script), encoding="utf-8")
-    db = Database(f"sqlite:///{tmp_path / 'case.db'}")
-    upgrade(db)
-    clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
-    deploy_processes(db, root / "processes", "test", clock.now())
-    with db.write() as session:
-        ensure_user(session, "li")
-        grant(session, "li", "org_department")
+    db, clock = database_with(tmp_path, root / "processes")
     case = cases.start_case(db, clock, "li", "demo")
     return db, clock, case.id
 
@@ -101,7 +92,7 @@ def test_scripts_the_sandbox_cannot_compile_are_refused_at_deploy(
         _setup(tmp_path, script)
     assert words in str(caught.value)
     assert ": compute: " in str(caught.value)
-    db = Database(f"sqlite:///{tmp_path / 'case.db'}")
+    db = Database(f"sqlite:///{tmp_path / 'cadreflow.db'}")
     with db.read() as session:
         assert session.query(DefinitionVersion).count() == 0
 

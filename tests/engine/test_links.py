@@ -4,7 +4,6 @@ and each link is an event in both cases' logs."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,25 +13,17 @@ from sqlalchemy import select
 from engine import cases, events, messages
 from engine.authz import is_subject
 from engine.clock import ManualClock
-from engine.definitions import deploy_processes
 from engine.directory import ensure_user, grant
 from engine.store.db import Database
-from engine.store.migrate import upgrade
 from engine.store.models import Case, Event, MessageOutbox
+from tests.project_copy import database_with
 
 PROCESSES = Path(__file__).parent / "fixtures" / "links" / "processes"
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Database, ManualClock]:
-    db = Database(f"sqlite:///{tmp_path / 'links.db'}")
-    upgrade(db)
-    clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
-    deploy_processes(db, PROCESSES, "test", clock.now())
-    with db.write() as session:
-        ensure_user(session, "li")
-        grant(session, "li", "org_department")
-    return db, clock
+    return database_with(tmp_path, PROCESSES)
 
 
 def _log(db: Database, case_id: str) -> list[tuple[str, dict]]:

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from engine import cases, events
 from engine.clock import ManualClock
-from engine.definitions import deploy_processes
-from engine.directory import ensure_user, grant
 from engine.errors import NotFound
 from engine.store.db import Database
-from engine.store.migrate import upgrade
 from engine.store.models import Event
+from tests.project_copy import database_with
 
 PROJECT = Path(__file__).parent / "fixtures" / "messages"
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Database, ManualClock]:
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(db)
-    clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
-    deploy_processes(db, PROJECT / "processes", "test", clock.now())
-    with db.write() as session:
-        ensure_user(session, "li")
-        grant(session, "li", "org_department")
-    return db, clock
+    return database_with(tmp_path, PROJECT / "processes")
 
 
 def test_a_message_moves_the_case_on_and_its_payload_is_case_data(
