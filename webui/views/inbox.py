@@ -165,6 +165,7 @@ def index() -> Any:
         sorts=sorts,
         filtered=filtered,
         link=link,
+        page_link=lambda number: link(page=number),
         pages=page_numbers(result.page, result.pages),
         case_url=case_url,
         format_time=format_time,
