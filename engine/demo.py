@@ -403,6 +403,7 @@ def _drive(
 MENTORS = {"dongcheng": "he_mentor", "xihe": "lin_mentor", "bayin": "bao_mentor"}
 FOLLOWED = "x01"  # the cadre the demo follows from admission to appointment
 YEAR_OF_WORK: dict[str, tuple[str, dict[str, Any]]] = {
+    "plan_internships": ("li_org", {"placements": []}),
     "record_talk": (
         "",
         {

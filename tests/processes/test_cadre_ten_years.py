@@ -26,6 +26,7 @@ from engine.store.models import Event, Snapshot
 ROOT = Path(__file__).resolve().parents[2]
 
 ANSWERS: dict[str, dict[str, Any]] = {
+    "plan_internships": {"placements": []},
     "record_talk": {
         "talk_date": "2027-04-06",
         "topics": ["work_performance"],
@@ -46,6 +47,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "confirm_assessment": {"rating": "competent", "potential": "high"},
 }
 WHO = {
+    "plan_internships": "li",
     "record_talk": "wang",
     "record_supervision": "uc",
     "record_course": "ps",
