@@ -222,6 +222,7 @@ def start_in_session(
     now: datetime,
     message: ThrownMessage | None = None,
     via: dict[str, Any] | None = None,
+    initial: dict[str, Any] | None = None,
 ) -> Case:
     """Create the case row and run its first step (with ``message`` for a message start event)."""
     key = message.payload.get("key") if message and isinstance(message.payload, dict) else None
@@ -246,6 +247,9 @@ def start_in_session(
         "definition_hash": definition.hash,
         "version": version,
     }
+    if initial is not None:
+        payload["data"] = as_logged({"data": initial})["data"]
+        payload["requested"] = via or {}
     if message is not None:
         payload["message"] = {
             "name": message.name,
@@ -258,7 +262,7 @@ def start_in_session(
     subjects = message.payload.get("subjects") if message and isinstance(message.payload, dict) else None
     for subject in dict.fromkeys(s for s in subjects or [] if isinstance(s, str)):
         session.add(CaseSubject(case_id=case.id, subject_id=subject))
-    runtime, outcome = CaseRuntime.start(definition.specs, now, seed, message)
+    runtime, outcome = CaseRuntime.start(definition.specs, now, seed, message, payload.get("data"))
     after_step(session, case, definition, runtime, outcome, now)
     return case
 

@@ -21,8 +21,11 @@ from engine.canonical import canonical_json
 from engine.cases import after_step, append_input, as_logged, lock_case, restore, start_in_session
 from engine.clock import Clock
 from engine.definitions import Definition, get_definition, latest_version
+from engine.errors import NotFound
 from engine.store.db import Database
 from engine.store.models import Case, DefinitionVersion, MessageOutbox
+
+START_PREFIX = "start:"
 
 
 def deliver_messages(db: Database, clock: Clock, limit: int | None = None) -> int:
@@ -50,10 +53,24 @@ def deliver_messages(db: Database, clock: Clock, limit: int | None = None) -> in
             payload = json.loads(row.payload_json)
             message = ThrownMessage(row.name, payload)
             via = {"source_case": row.source_case_id, "outbox_id": row.id}
-            targets = [
-                start_in_session(session, definition, version, "system:message", now, message, via).id
-                for definition, version in _starters(session, row.name)
-            ]
+            if row.name.startswith(START_PREFIX):
+                # "start:<process>" asks for a case of a process that starts without a message (e.g.
+                # the adjustment asking for a new selection batch): the payload is its start data.
+                try:
+                    definition, version = _latest(session, row.name[len(START_PREFIX) :])
+                except NotFound:
+                    targets = []  # no such process deployed: undeliverable, logged in the sender
+                else:
+                    data = payload if isinstance(payload, dict) else {}
+                    started = start_in_session(
+                        session, definition, version, "system:message", now, None, via, data
+                    )
+                    targets = [started.id]
+            else:
+                targets = [
+                    start_in_session(session, definition, version, "system:message", now, message, via).id
+                    for definition, version in _starters(session, row.name)
+                ]
             if not targets:
                 targets = _deliver_to_waiting(session, message, via, now)
             row.status = "delivered" if targets else "undeliverable"
@@ -70,6 +87,11 @@ def deliver_messages(db: Database, clock: Clock, limit: int | None = None) -> in
             )
             handled += 1
     return handled
+
+
+def _latest(session: Session, process_id: str) -> tuple[Definition, int]:
+    row = latest_version(session, process_id)
+    return get_definition(session, row.hash), row.version
 
 
 def _starters(session: Session, name: str) -> list[tuple[Definition, int]]:

@@ -18,7 +18,8 @@ What a script can use
   globals locals id hash input breakpoint``, ``random`` and any module. ``print`` is accepted and
   discarded (there is nobody to read it).
 * Helpers: ``age_on(birth_date, on)``, ``ratio_at_least(numerator, denominator, threshold)``,
-  ``exact(x, divisor=1)``, ``to_float(x)``, ``iso_duration_ok(text)`` (see each for details).
+  ``exact(x, divisor=1)``, ``to_float(x)``, ``iso_duration_ok(text)`` (see each for details), and in
+  expressions ``optional(name, default=None)`` for task data that may be absent.
 
 What the compiler refuses (RestrictedPython's policy plus a few rules of ours)
 -----------------------------------------------------------------------------
@@ -484,7 +485,17 @@ _GUARDS: dict[str, Any] = {
 }
 _EXEC_BASE: dict[str, Any] = {"__builtins__": _BUILTINS, **_GUARDS, "_getattr_": _guarded_getattr, **HELPERS}
 _EVAL_BASE: dict[str, Any] = {"__builtins__": _BUILTINS, **_GUARDS, "_getattr_": _readonly_getattr, **HELPERS}
-_RESERVED = frozenset(_EXEC_BASE)
+_RESERVED = frozenset(_EXEC_BASE) | {"optional"}
+
+
+def _optional(context: Mapping[str, Any]) -> Callable[..., Any]:
+    """``optional(name, default=None)``: a task-data value that may be absent (e.g. data a case was
+    started with), without a NameError. Bound to the data of the one evaluation."""
+
+    def optional(name: str, default: Any = None) -> Any:
+        return context.get(name, default) if isinstance(name, str) else default
+
+    return optional
 
 
 # --------------------------------------------------------------------------------------------
@@ -780,7 +791,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         external = external_context or {}
         _shadowing(context, external)
         code = self._code(expression, "eval")
-        run_globals: dict[str, Any] = {**external, **context, **_EVAL_BASE}
+        run_globals: dict[str, Any] = {**external, **context, **_EVAL_BASE, "optional": _optional(context)}
         return self._run(code, run_globals, "eval", expression)
 
     def execute(

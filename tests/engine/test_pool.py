@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from engine import cases, messages
 from engine.clock import ManualClock
 from engine.demo import run_demo
-from engine.pool import pool, shortlist
+from engine.pool import open_adjustment, pool, shortlist
 from engine.store.db import Database
+from engine.store.models import Case
+from engine.task_views import task_detail
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +62,28 @@ def test_a_cadre_leaving_the_pool_changes_their_status(demo: Database) -> None:
     messages.deliver_messages(demo, clock)
     assert next(m for m in pool(demo) if m.candidate == "d03").status == "withdrawn"
     assert "d03" not in {r["candidate"] for r in shortlist(demo)}
+
+
+def test_an_adjustment_below_target_opens_a_batch_with_the_missing_quota(tmp_path: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'adjust.db'}")
+    run_demo(db, lambda _line: None)
+    clock = ManualClock(datetime(2027, 6, 1, tzinfo=timezone.utc))
+    view = open_adjustment(db, clock, "li_org", target=7)  # 4 in the pool: 3 missing
+    review = next(t for t in view.ready if t.element_id == "review_proposal")
+    values = task_detail(db, "li_org", review.id).values
+    view = cases.complete_task(db, clock, "li_org", review.id, values)
+    decision = next(t for t in view.ready if t.element_id == "adjustment_decision")
+    view = cases.complete_task(
+        db, clock, "wu_changwei", decision.id, {"meeting_date": "2027-06-01", "minute_ref": "SC-2027-20"}
+    )
+    assert view.status == "finished" and view.data["new_batch_quota"] == 3
+    assert messages.deliver_messages(db, clock) >= 1
+    with db.read() as session:
+        opened = session.scalars(
+            select(Case).where(Case.process_id == "reserve_selection", Case.started_by == "system:message")
+        ).all()
+        opened_id = opened[0].id if len(opened) == 1 else None
+    assert opened_id is not None
+    batch = cases.get_case(db, opened_id)
+    assert [t.element_id for t in batch.ready] == ["open_batch"]
+    assert task_detail(db, "li_org", batch.ready[0].id).values == {"quota": 3}

@@ -289,6 +289,6 @@ def test_broken_expressions_are_script_errors_naming_form_and_key() -> None:
 
 
 def test_forms_folder_matches_what_the_test_covers() -> None:
-    """Every form of the selection but open_batch (nothing to show before the batch exists) has
-    presentation keys."""
-    assert _forms_with_presentation() == _selection_forms() - {"open_batch.schema.yaml"}
+    """Every form of the selection has presentation keys (open_batch: the quota a batch opened by the
+    pool adjustment comes with)."""
+    assert _forms_with_presentation() == _selection_forms()
