@@ -271,6 +271,22 @@ def run_batch(
     return view.id
 
 
+def open_batch_data(title: str) -> dict[str, Any]:
+    """What the department enters to open a demo batch: quota 4, all three units, the conditions."""
+    return {
+        "batch_name": title,
+        "quota": 4,
+        "units": [u[0] for u in UNITS],
+        "conditions": {
+            "max_age": 40,
+            "min_education": "junior_college",
+            "min_service_years": 3,
+            "political_status": "party_member",
+        },
+        "reference_date": "2027-01-01",
+    }
+
+
 def _drive(
     view: cases.CaseView,
     title: str,
@@ -284,18 +300,7 @@ def _drive(
         "open_batch (quota 4)",
         "li_org",
         only(view, "open_batch"),
-        {
-            "batch_name": title,
-            "quota": 4,
-            "units": [u[0] for u in UNITS],
-            "conditions": {
-                "max_age": 40,
-                "min_education": "junior_college",
-                "min_service_years": 3,
-                "political_status": "party_member",
-            },
-            "reference_date": "2027-01-01",
-        },
+        open_batch_data(title),
     )
     for unit, _en, _zh in UNITS:
         nominees = []

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from engine import cases
 from engine.clock import SystemClock
-from engine.demo import DEMO_PASSWORD, UNITS
+from engine.demo import DEMO_PASSWORD, open_batch_data
 from engine.directory import ensure_user, grant
 from tests.webui.conftest import csrf_from, select, sign_in
 
@@ -88,19 +88,7 @@ def open_batch(app: Flask, title: str) -> str:
     db, clock = app.extensions["cadreflow"].db, SystemClock()
     view = cases.start_case(db, clock, "li_org", "reserve_selection")
     task = next(t for t in view.ready if t.element_id == "open_batch")
-    data = {
-        "batch_name": title,
-        "quota": 4,
-        "units": [u[0] for u in UNITS],
-        "conditions": {
-            "max_age": 40,
-            "min_education": "junior_college",
-            "min_service_years": 3,
-            "political_status": "party_member",
-        },
-        "reference_date": "2027-01-01",
-    }
-    cases.complete_task(db, clock, "li_org", task.id, data)
+    cases.complete_task(db, clock, "li_org", task.id, open_batch_data(title))
     return view.id
 
 
