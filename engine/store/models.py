@@ -235,3 +235,18 @@ class MessageOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     targets_json: Mapped[str] = mapped_column(Text, default="[]")  # the case ids it reached
+
+
+class ScheduleRun(Base):
+    """One occurrence of recurring application work (e.g. the biennial pool adjustment).
+
+    The primary key is the occurrence (schedule name + due time): whichever worker inserts it first
+    runs the work in the same transaction; another worker's insert conflicts and it moves on.
+    """
+
+    __tablename__ = "schedule_runs"
+    schedule: Mapped[str] = mapped_column(String(100), primary_key=True)
+    occurrence: Mapped[str] = mapped_column(String(64), primary_key=True)  # the due time, canonical
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # what it started, if anything
