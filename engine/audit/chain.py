@@ -65,11 +65,17 @@ def _check_event(event: RecordedEvent, position: int, prev: str, case_id: str) -
 
     if event.case_id != case_id:
         return problem("case_id", case_id, event.case_id, "the event belongs to another case")
-    if event.seq != position:
-        what = "missing (deleted)" if event.seq > position else "out of order or duplicated"
-        return problem(
-            "seq", position, event.seq, f"sequence numbers must run 1, 2, ...; event {position} is {what}"
+    if event.seq > position:  # a gap: name the missing event, not the one after it
+        return ChainProblem(
+            position,
+            "(missing)",
+            "seq",
+            str(position),
+            str(event.seq),
+            f"event {position} is missing (deleted); the log goes on with event {event.seq}",
         )
+    if event.seq != position:
+        return problem("seq", position, event.seq, f"event {position} is out of order or duplicated")
     if event.prev_hash != prev:
         return problem("prev_hash", prev, event.prev_hash, "prev_hash does not link to the previous event")
     if event.schema != SCHEMA_VERSION:
