@@ -177,7 +177,7 @@ def _form(draw: st.DataObject, task: cases.TaskView, case: cases.CaseView, user:
 
 
 @settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: a failure reports at once
