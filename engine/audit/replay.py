@@ -31,6 +31,7 @@ from sqlalchemy.pool import StaticPool
 
 from engine import cases, events
 from engine.audit.record import CaseRecord, RecordedEvent, load_record
+from engine.authz import case_subjects
 from engine.bpmn.loader import bundle_hash
 from engine.bpmn.runtime import CaseRuntime, ThrownMessage
 from engine.canonical import canonical_json, format_time
@@ -41,7 +42,6 @@ from engine.store.db import Database
 from engine.store.models import (
     Base,
     Case,
-    CaseSubject,
     DefinitionVersion,
     Event,
     HumanTask,
@@ -525,15 +525,12 @@ def _complete(replay: Replay, recorded: RecordedEvent) -> None:
     schema = definition.forms.get(row.form_key)
     if schema is not None:  # the recorded input was valid for the pinned form (not who may act)
         spiff_data = next((t.data for t in runtime.ready_human_tasks() if t.task_id == row.id), {})
-        subjects = set(
-            replay.session.scalars(select(CaseSubject.subject_id).where(CaseSubject.case_id == case.id))
-        )
         try:
             validate_form(
                 schema,
                 data,
                 task_data=spiff_data,
-                case_subjects=subjects,
+                case_subjects=case_subjects(replay.session, case.id),
                 ref_exists=lambda _kind, _value: True,
                 element_id=row.element_id,
             )

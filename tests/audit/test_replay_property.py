@@ -215,12 +215,5 @@ def test_any_valid_selection_path_re_executes_to_its_log(
         reports = verify_all(db)
         assert [r.line() for r in reports if not r.ok] == []
         assert reports and reports[0].case_id == case_id and reports[0].events > 5
-        print(
-            "STAT",
-            len(reports),
-            reports[0].events,
-            cases.get_case(db, case_id).data.get("admitted"),
-            [d.get("stage") for d in cases.get_case(db, case_id).data.get("dropped")],
-        )
     finally:
         db.dispose()
