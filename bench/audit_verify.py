@@ -18,7 +18,6 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,35 +28,11 @@ from engine.audit.record import load_record  # noqa: E402
 from engine.audit.verify import verify_all, verify_case  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.definitions import deploy_processes  # noqa: E402
-from engine.demo import run_demo  # noqa: E402
-from engine.directory import ensure_unit, ensure_user, grant  # noqa: E402
+from engine.demo import MENTORS, _work_the_year, run_demo, seed_directory  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.migrate import upgrade  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-YEAR_OF_WORK: dict[str, tuple[str, dict[str, Any]]] = {
-    "plan_internships": ("li", {"placements": []}),
-    "record_talk": (
-        "wang",
-        {"talk_date": "2027-04-06", "topics": ["work_performance"], "notes": "Talk held."},
-    ),
-    "record_supervision": (
-        "uc",
-        {
-            "supervised_on": "2027-07-06",
-            "work_completion": "good",
-            "duty_performance": "good",
-            "usual_performance": "good",
-        },
-    ),
-    "record_course": ("ps", {"attended": True, "result": "good"}),
-    "unit_assessment": (
-        "uc",
-        {"rating": "competent", "potential": "high", "basis": "Records and interviews."},
-    ),
-    "confirm_assessment": ("li", {"rating": "competent", "potential": "high"}),
-    "pair_mentor": ("li", {"cadre": "s1", "mentor": "wang", "paired_on": "2027-01-05"}),
-}
 
 
 def demo_table(folder: Path) -> None:
@@ -89,29 +64,25 @@ def long_case(folder: Path, at_least: int) -> None:
     upgrade(db)
     clock = ManualClock(datetime(2027, 1, 4, tzinfo=timezone.utc))
     deploy_processes(db, ROOT / "processes", "bench", clock.now())
-    with db.write() as session:
-        ensure_unit(session, "u1")
-        for user, role, unit in (
-            ("li", "org_department", None),
-            ("wang", "mentor", "u1"),
-            ("uc", "unit_committee", "u1"),
-            ("ps", "party_school", None),
-        ):
-            ensure_user(session, user)
-            grant(session, user, role, unit)
-    admission = {"key": "cadre:s1", "candidate": "s1", "name": "Sun Yi", "unit": "u1"}
+    seed_directory(db)
+    unit = "dongcheng"
+    admission = {"key": "cadre:s1", "candidate": "s1", "name": "Sun Yi", "unit": unit}
     case_id = cases.start_case(
-        db, clock, "li", "reserve_cadre", {"name": "cadre_admitted", "data": admission}
+        db, clock, "li_org", "reserve_cadre", {"name": "cadre_admitted", "data": admission}
     ).id
+    pairing = cases.get_case(db, case_id).ready[0]
+    cases.complete_task(
+        db, clock, "li_org", pairing.id, {"cadre": "s1", "mentor": MENTORS[unit], "paired_on": "2027-01-05"}
+    )
     years = 0
-    while cases.get_case(db, case_id).last_seq < at_least:
+    while cases.get_case(db, case_id).last_seq < at_least:  # the demo's year of work, year after year
         years += 1
         for _quarter in range(4):
             clock.advance("P3M")
             cases.fire_due_timers(db, clock.now())
-            _work(db, clock, case_id)
-        _work(db, clock, case_id)
-        _work(db, clock, case_id)
+            _work_the_year(db, clock, case_id, unit)
+        _work_the_year(db, clock, case_id, unit)
+        _work_the_year(db, clock, case_id, unit)
 
     record = load_record(db, case_id)
     started = time.perf_counter()
@@ -133,12 +104,6 @@ def long_case(folder: Path, at_least: int) -> None:
     for label, seconds, ok in rows:
         print(f"   {label:<44} {seconds:>8.3f} {seconds / n * 1000:>9.2f}  {'OK' if ok else 'FAIL'}")
     db.dispose()
-
-
-def _work(db: Database, clock: ManualClock, case_id: str) -> None:
-    for task in cases.get_case(db, case_id).ready:
-        user, data = YEAR_OF_WORK[task.element_id]
-        cases.complete_task(db, clock, user, task.id, data)
 
 
 def main() -> None:
