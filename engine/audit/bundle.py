@@ -4,15 +4,16 @@ Bundle format ``cadreflow-audit-bundle/1`` (documented in the README, "Audit"):
 
 - ``events.jsonl`` — one event per line, oldest first: canonical JSON of the hashed body
   (``case_id, seq, type, schema, at, actor, payload``) plus ``prev_hash`` and ``hash``;
+- ``snapshot.json`` — the case's stored snapshot (the state the engine resumes from), as stored;
 - ``definitions/<hash>/<path>`` — every file of every definition version the case used, under the
   content hash it was deployed as (recomputed on verification);
 - ``manifest.json`` — case id, process, pinned and used definitions (hash, process, version, paths),
-  event count, chain head (seq and hash), final snapshot (seq and state hash), cadreflow version,
-  exported at/by, and the sha256 of every other file in the zip.
+  event count, chain head (seq and hash), final snapshot (seq, definition, stored state hash),
+  cadreflow version, exported at/by, and the sha256 of every other file in the zip.
 
 Verification needs no cadreflow database: it checks the digests, the chain and its head, then
 re-executes the case from the bundled definitions (in a throwaway in-memory scratch store) and
-compares every event and the final state's hash.
+compares every event and the snapshot, exactly as ``cadreflow audit verify`` does from the database.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.audit.chain import Divergence
-from engine.audit.record import CaseRecord, RecordedDefinition, RecordedEvent, load_record
+from engine.audit.record import CaseRecord, RecordedDefinition, RecordedEvent, RecordedSnapshot, load_record
 from engine.audit.verify import VerifyReport, verify_record
-from engine.canonical import canonical_json, content_hash, format_time, parse_time
+from engine.canonical import canonical_json, format_time, parse_time
 from engine.errors import Invalid
 from engine.events import event_body
 from engine.store.db import Database
@@ -37,6 +38,7 @@ from engine.store.db import Database
 FORMAT = "cadreflow-audit-bundle/1"
 MANIFEST = "manifest.json"
 EVENTS = "events.jsonl"
+SNAPSHOT = "snapshot.json"
 
 
 def export_case(
@@ -58,6 +60,8 @@ def export_case(
             }
         )
     snapshot = record.snapshot
+    if snapshot is not None:
+        files[SNAPSHOT] = snapshot.state_json.encode("utf-8")
     manifest = {
         "format": FORMAT,
         "case_id": record.case_id,
@@ -67,7 +71,11 @@ def export_case(
         "event_count": len(record.events),
         "head": {"seq": record.last_seq, "hash": record.head_hash},
         "final_snapshot": (
-            {"seq": snapshot.seq, "state_hash": content_hash(json.loads(snapshot.state_json))}
+            {
+                "seq": snapshot.seq,
+                "definition_hash": snapshot.definition_hash,
+                "state_hash": snapshot.state_hash,
+            }
             if snapshot is not None
             else None
         ),
@@ -92,9 +100,7 @@ def verify_bundle(path: Path) -> VerifyReport:
     problem = _check_digests(manifest, contents)
     if problem is not None:
         return VerifyReport(False, case_id, 0, time.perf_counter() - started, problem)
-    record = _record(manifest, contents)
-    final = manifest.get("final_snapshot") or {}
-    return verify_record(record, snapshot_hash=final.get("state_hash") or "", started=started)
+    return verify_record(_record(manifest, contents), started=started)
 
 
 def _events_jsonl(events: list[RecordedEvent]) -> str:
@@ -174,6 +180,17 @@ def _record(manifest: dict[str, Any], contents: dict[str, bytes]) -> CaseRecord:
             digest, str(entry.get("process_id")), int(entry.get("version") or 0), files
         )
     head = manifest.get("head") or {}
+    final = manifest.get("final_snapshot")
+    snapshot = (
+        RecordedSnapshot(
+            seq=int(final.get("seq") or 0),
+            definition_hash=str(final.get("definition_hash")),
+            state_json=contents.get(SNAPSHOT, b"").decode("utf-8"),
+            state_hash=str(final.get("state_hash")),
+        )
+        if isinstance(final, dict)
+        else None
+    )
     return CaseRecord(
         case_id=str(manifest.get("case_id")),
         process_id=str(manifest.get("process_id")),
@@ -182,7 +199,7 @@ def _record(manifest: dict[str, Any], contents: dict[str, bytes]) -> CaseRecord:
         head_hash=str(head.get("hash") or ""),
         events=events,
         definitions=definitions,
-        snapshot=None,
+        snapshot=snapshot,
     )
 
 

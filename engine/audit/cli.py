@@ -5,16 +5,23 @@ Verifications and exports are logged in the audit access log as ``cli:<login nam
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from engine.errors import CadreflowError
+
 if TYPE_CHECKING:  # the engine is imported when a command runs, not when the CLI starts
     from engine.audit.verify import VerifyReport
+
+
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -59,7 +66,7 @@ def verify(ctx: click.Context, case_ids: tuple[str, ...], all_cases: bool) -> No
             click.echo(report.line())
     else:
         for case_id in targets:
-            report = _verify_one(db, case_id)
+            report = _or_exit(functools.partial(verify_case, db, case_id))
             reports.append(report)
             click.echo(report.line())
     failed = [r for r in reports if not r.ok]
@@ -81,12 +88,10 @@ def verify(ctx: click.Context, case_ids: tuple[str, ...], all_cases: bool) -> No
         sys.exit(1)
 
 
-def _verify_one(db: Any, case_id: str) -> VerifyReport:
-    from engine.audit.verify import verify_case
-    from engine.errors import CadreflowError
-
+def _or_exit(call: Callable[[], T]) -> T:
+    """Run ``call``; a typed error becomes one ``error (<code>): ...`` line and exit code 1."""
     try:
-        return verify_case(db, case_id)
+        return call()
     except CadreflowError as err:
         click.echo(f"error ({err.code}): {err}", err=True)
         sys.exit(1)
@@ -102,15 +107,10 @@ def export(ctx: click.Context, case_id: str, output: Path) -> None:
 
     from engine.audit.access_log import cli_actor, log_access
     from engine.audit.bundle import export_case
-    from engine.errors import CadreflowError
 
     db = _db(ctx)
     actor = cli_actor()
-    try:
-        manifest = export_case(db, case_id, output, exported_by=actor, at=_now())
-    except CadreflowError as err:
-        click.echo(f"error ({err.code}): {err}", err=True)
-        sys.exit(1)
+    manifest = _or_exit(lambda: export_case(db, case_id, output, exported_by=actor, at=_now()))
     log_access(db, actor, "export", case_id, f"bundle {output.name}", _now())
     digest = hashlib.sha256(output.read_bytes()).hexdigest()
     click.echo(
@@ -124,13 +124,8 @@ def export(ctx: click.Context, case_id: str, output: Path) -> None:
 def verify_bundle_command(bundle: Path) -> None:
     """Verify an exported bundle offline, without any database."""
     from engine.audit.bundle import verify_bundle
-    from engine.errors import CadreflowError
 
-    try:
-        report = verify_bundle(bundle)
-    except CadreflowError as err:
-        click.echo(f"error ({err.code}): {err}", err=True)
-        sys.exit(1)
+    report = _or_exit(lambda: verify_bundle(bundle))
     click.echo(report.line())
     click.echo(f"{report.events} events in {report.seconds:.2f} s")
     if not report.ok:

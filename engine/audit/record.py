@@ -8,7 +8,7 @@ is verified by exactly the code that verifies a live case.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -74,7 +74,6 @@ class CaseRecord:
     snapshot: RecordedSnapshot | None
     data_json: str | None = None  # the case row's data projection (absent in bundles)
     status: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def used_definition_hashes(definition_hash: str, events: list[RecordedEvent]) -> list[str]:

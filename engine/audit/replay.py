@@ -65,15 +65,6 @@ class ReplayDivergence(IntegrityError):
 
 
 @dataclass(frozen=True)
-class ReadyTaskState:
-    task_id: str
-    element_id: str
-    name: str
-    role: str
-    unit: str
-
-
-@dataclass(frozen=True)
 class CaseState:
     """A case as it stood right after event ``seq``, rebuilt from the log (the as-of view).
 

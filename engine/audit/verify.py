@@ -58,12 +58,10 @@ def verify_all(db: Database, progress: Callable[[VerifyReport], None] | None = N
     return reports
 
 
-def verify_record(
-    record: CaseRecord, snapshot_hash: str | None = None, started: float | None = None
-) -> VerifyReport:
-    """Chain, re-execution, then the final snapshot (the record's, or ``snapshot_hash`` for a bundle)."""
+def verify_record(record: CaseRecord, started: float | None = None) -> VerifyReport:
+    """Chain, re-execution, then the stored snapshot (from the database or a bundle)."""
     started = time.perf_counter() if started is None else started
-    divergence = _first_divergence(record, snapshot_hash)
+    divergence = _first_divergence(record)
     return VerifyReport(
         ok=divergence is None,
         case_id=record.case_id,
@@ -73,45 +71,35 @@ def verify_record(
     )
 
 
-def _first_divergence(record: CaseRecord, snapshot_hash: str | None) -> Divergence | None:
+def _first_divergence(record: CaseRecord) -> Divergence | None:
     problem = check_chain(record)
     if problem is not None:
         return problem
     try:
         with Replay(record) as replay:
             replay.run()
-            return _compare_final(record, replay, snapshot_hash)
+            return _compare_final(record, replay)
     except ReplayDivergence as err:
         return err.divergence
     except CadreflowError as err:  # e.g. a pinned definition that no longer parses
         return Divergence(0, "", "", "", "", f"the case could not be re-executed: {err}")
 
 
-def _compare_final(record: CaseRecord, replay: Replay, snapshot_hash: str | None) -> Divergence | None:
+def _compare_final(record: CaseRecord, replay: Replay) -> Divergence | None:
     mine = replay.snapshot()
-    if mine is None:
-        return (
-            None
-            if record.snapshot is None and snapshot_hash is None
-            else _at(
-                record, record.last_seq, "snapshot", "(none)", "a snapshot", "re-execution left no snapshot"
-            )
+    stored = record.snapshot
+    if mine is None or stored is None:
+        if mine is None and stored is None:
+            return None
+        return _at(
+            record,
+            record.last_seq,
+            "snapshot",
+            "a snapshot" if mine else "(none)",
+            "a snapshot" if stored else "(none)",
+            "the stored snapshot is missing" if mine else "re-execution left no snapshot",
         )
     replayed_hash = content_hash(json.loads(mine.state_json))
-    if snapshot_hash is not None:  # a bundle carries the final snapshot's hash in its manifest
-        if snapshot_hash != replayed_hash:
-            return _at(
-                record,
-                mine.seq,
-                "snapshot.state_hash",
-                replayed_hash,
-                snapshot_hash,
-                "the manifest's final snapshot hash differs from the re-executed state",
-            )
-        return None
-    stored = record.snapshot
-    if stored is None:
-        return _at(record, mine.seq, "snapshot", "a snapshot", "(none)", "the stored snapshot is missing")
     try:
         stored_state = json.loads(stored.state_json)
     except ValueError:
@@ -160,7 +148,7 @@ def _compare_final(record: CaseRecord, replay: Replay, snapshot_hash: str | None
             "the stored snapshot names another definition",
         )
     case = replay.case_row()
-    if case is not None and record.data_json is not None:
+    if case is not None and record.data_json is not None:  # a bundle carries no case row
         if canonical_json(json.loads(record.data_json)) != canonical_json(json.loads(case.data_json)):
             return _at(
                 record,

@@ -21,6 +21,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,32 +101,45 @@ def first_case(db: Database, process_id: str, status: str) -> str:
     return found
 
 
-def make_divergent(source: Path, target: Path) -> int:
-    """Copy ``source`` with the committee's decision turned into a rejection, re-hashed consistently."""
+def rewrite_bundle(
+    source: Path, target: Path, edit: Callable[[dict[str, bytes], dict[str, Any]], None]
+) -> None:
+    """Copy a bundle, letting ``edit`` change its files and manifest; the digests are recomputed, as a
+    forger who knows the format would."""
     with zipfile.ZipFile(source) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
-    manifest: dict[str, Any] = json.loads(contents[MANIFEST])
-    rows = [json.loads(line) for line in contents[EVENTS].decode("utf-8").splitlines()]
-    changed = 0
-    for row in rows:
-        if row["type"] == "task.completed" and row["payload"]["element_id"] == "committee_decision":
-            row["payload"]["data"]["decisions"][0]["decision"] = "reject"
-            changed = row["seq"]
-            break
-    if not changed:
-        raise SystemExit("the recorded batch has no committee_decision")
-    prev = rows[0]["prev_hash"]
-    for row in rows:
-        body = {k: row[k] for k in ("case_id", "seq", "type", "schema", "at", "actor", "payload")}
-        row["prev_hash"], row["hash"] = prev, event_hash(prev, body)
-        prev = row["hash"]
-    contents[EVENTS] = "".join(canonical_json(row) + "\n" for row in rows).encode("utf-8")
-    manifest["head"] = {"seq": rows[-1]["seq"], "hash": prev}
-    manifest["sha256"][EVENTS] = hashlib.sha256(contents[EVENTS]).hexdigest()
-    contents[MANIFEST] = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+    manifest: dict[str, Any] = json.loads(contents.pop(MANIFEST))
+    edit(contents, manifest)
+    manifest["sha256"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(contents.items())}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
         for name, data in contents.items():
             archive.writestr(name, data)
+
+
+def make_divergent(source: Path, target: Path) -> int:
+    """Copy ``source`` with the committee's decision turned into a rejection, re-hashed consistently."""
+    changed = 0
+
+    def reject_the_first(contents: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        nonlocal changed
+        rows = [json.loads(line) for line in contents[EVENTS].decode("utf-8").splitlines()]
+        for row in rows:
+            if row["type"] == "task.completed" and row["payload"]["element_id"] == "committee_decision":
+                row["payload"]["data"]["decisions"][0]["decision"] = "reject"
+                changed = row["seq"]
+                break
+        prev = rows[0]["prev_hash"]
+        for row in rows:
+            body = {k: row[k] for k in ("case_id", "seq", "type", "schema", "at", "actor", "payload")}
+            row["prev_hash"], row["hash"] = prev, event_hash(prev, body)
+            prev = row["hash"]
+        contents[EVENTS] = "".join(canonical_json(row) + "\n" for row in rows).encode("utf-8")
+        manifest["head"] = {"seq": rows[-1]["seq"], "hash": prev}
+
+    rewrite_bundle(source, target, reject_the_first)
+    if not changed:
+        raise SystemExit("the recorded batch has no committee_decision")
     return changed
 
 

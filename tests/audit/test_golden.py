@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from engine.audit.bundle import EVENTS, verify_bundle
+from engine.audit.bundle import EVENTS, SNAPSHOT, verify_bundle
+from engine.canonical import content_hash
 from engine.errors import Invalid
 from engine.events import INPUT_TYPES
+from tests.audit.make_golden import rewrite_bundle
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 RECORDED = sorted(p for p in GOLDEN.glob("*.zip") if not p.name.startswith("divergent"))
@@ -76,3 +79,20 @@ def test_a_file_that_is_no_bundle_is_a_typed_error(tmp_path: Path) -> None:
     path.write_text("hello", encoding="utf-8")
     with pytest.raises(Invalid):
         verify_bundle(path)
+
+
+def test_a_bundle_whose_snapshot_was_replaced_consistently_fails_on_re_execution(tmp_path: Path) -> None:
+    """A forged final state with its hash and the digests recomputed: only re-execution can tell."""
+
+    def forge(contents: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        state = json.loads(contents[SNAPSHOT])
+        state["data"] = {**state.get("data", {}), "admitted": ["mallory"]}
+        contents[SNAPSHOT] = json.dumps(state).encode("utf-8")
+        manifest["final_snapshot"]["state_hash"] = content_hash(state)
+
+    target = tmp_path / "forged.zip"
+    rewrite_bundle(GOLDEN / "selection_finished.zip", target, forge)
+    report = verify_bundle(target)
+    assert not report.ok and report.divergence is not None
+    assert report.divergence.field == "snapshot.state_hash"
+    assert "re-executed state" in report.divergence.message
