@@ -1,0 +1,1 @@
+"""The auditor's tools: re-execution, verification, bundles, search, explanations, diffs, exports."""
