@@ -306,3 +306,17 @@ def _first(found: tuple[Decision, dict[str, Any]] | None) -> Decision | None:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def ready_times(db: Database, case_id: str) -> dict[str, datetime]:
+    """When each human task instance of the case became ready (its ``task.ready`` event), by task id.
+
+    A task instance becomes ready once, so this holds for any moment of the case's history.
+    """
+    with db.read() as session:
+        rows = session.execute(
+            select(Event.at, Event.payload_json).where(
+                Event.case_id == case_id, Event.type == events.TASK_READY
+            )
+        ).all()
+    return {str(json.loads(payload).get("task_id")): at for at, payload in rows}
