@@ -223,11 +223,16 @@ def start_in_session(
     message: ThrownMessage | None = None,
     via: dict[str, Any] | None = None,
     initial: dict[str, Any] | None = None,
+    case_id: str | None = None,
 ) -> Case:
-    """Create the case row and run its first step (with ``message`` for a message start event)."""
+    """Create the case row and run its first step (with ``message`` for a message start event).
+
+    ``case_id`` is given only when re-executing a recorded case (``engine.audit.replay``): the ids of
+    its tasks derive from it, so the re-execution must use the original one.
+    """
     key = message.payload.get("key") if message and isinstance(message.payload, dict) else None
     case = Case(
-        id=_new_case_id(),
+        id=case_id or _new_case_id(),
         process_id=definition.process_id,
         definition_hash=definition.hash,
         title="",
@@ -278,16 +283,7 @@ def claim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> TaskVi
             raise Conflict(
                 f"already claimed by {row.assignee}", case_id=case.id, task=task_id, element_id=row.element_id
             )
-        row.assignee = user_id
-        append_input(
-            session,
-            case,
-            events.TASK_CLAIMED,
-            clock.now(),
-            user_id,
-            {"task_id": task_id, "element_id": row.element_id},
-        )
-        case.updated_at = clock.now()
+        record_assignment(session, case, row, user_id, user_id, clock.now())
         return task_view(row)
 
 
@@ -298,17 +294,24 @@ def unclaim_task(db: Database, clock: Clock, user_id: str, task_id: str) -> Task
             raise Forbidden(
                 "only the person who claimed a task can give it back", case_id=case.id, task=task_id
             )
-        row.assignee = None
-        append_input(
-            session,
-            case,
-            events.TASK_UNCLAIMED,
-            clock.now(),
-            user_id,
-            {"task_id": task_id, "element_id": row.element_id},
-        )
-        case.updated_at = clock.now()
+        record_assignment(session, case, row, None, user_id, clock.now())
         return task_view(row)
+
+
+def record_assignment(
+    session: Session, case: Case, row: HumanTask, assignee: str | None, actor: str, now: datetime
+) -> None:
+    """Claim ``row`` for ``assignee`` (or give it back with ``None``) and log it; no workflow step."""
+    row.assignee = assignee
+    append_input(
+        session,
+        case,
+        events.TASK_CLAIMED if assignee is not None else events.TASK_UNCLAIMED,
+        now,
+        actor,
+        {"task_id": row.id, "element_id": row.element_id},
+    )
+    case.updated_at = now
 
 
 def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: dict[str, Any]) -> CaseView:
@@ -341,29 +344,43 @@ def complete_task(db: Database, clock: Clock, user_id: str, task_id: str, data: 
         # The workflow gets exactly what the log records (canonical key order included), so that
         # re-executing the log reproduces the stored state.
         clean = as_logged(_validate(session, definition, row, data, spiff_data, case))
-        named = subjects_in(clean, properties.get("subjectsPath", ""))
-        now = clock.now()
-        seed = append_input(
-            session,
-            case,
-            events.TASK_COMPLETED,
-            now,
-            user_id,
-            {"task_id": task_id, "element_id": row.element_id, "data": clean},
-        )
-        step_data = dict(clean)
-        if properties.get("formDataKey"):
-            step_data[properties["formDataKey"]] = dict(clean)
-        outcome = runtime.complete(task_id, step_data, now, seed)
-        row.status, row.completed_at, row.completed_by = "completed", now, user_id
-        delete_drafts(session, task_id)
-        if session.get(CaseActor, (case.id, row.element_id, user_id)) is None:
-            session.add(CaseActor(case_id=case.id, element_id=row.element_id, user_id=user_id))
-        for subject in named:
-            if session.get(CaseSubject, (case.id, subject)) is None:
-                session.add(CaseSubject(case_id=case.id, subject_id=subject))
-        after_step(session, case, definition, runtime, outcome, now)
+        complete_in_session(session, case, definition, runtime, row, user_id, clean, clock.now())
         return _case_view(session, case)
+
+
+def complete_in_session(
+    session: Session,
+    case: Case,
+    definition: Definition,
+    runtime: CaseRuntime,
+    row: HumanTask,
+    user_id: str,
+    clean: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The step of a completion whose actor and form data have been checked: log it and run it."""
+    properties = _properties(definition, row)
+    named = subjects_in(clean, properties.get("subjectsPath", ""))
+    seed = append_input(
+        session,
+        case,
+        events.TASK_COMPLETED,
+        now,
+        user_id,
+        {"task_id": row.id, "element_id": row.element_id, "data": clean},
+    )
+    step_data = dict(clean)
+    if properties.get("formDataKey"):
+        step_data[properties["formDataKey"]] = dict(clean)
+    outcome = runtime.complete(row.id, step_data, now, seed)
+    row.status, row.completed_at, row.completed_by = "completed", now, user_id
+    delete_drafts(session, row.id)
+    if session.get(CaseActor, (case.id, row.element_id, user_id)) is None:
+        session.add(CaseActor(case_id=case.id, element_id=row.element_id, user_id=user_id))
+    for subject in named:
+        if session.get(CaseSubject, (case.id, subject)) is None:
+            session.add(CaseSubject(case_id=case.id, subject_id=subject))
+    after_step(session, case, definition, runtime, outcome, now)
 
 
 def deliver_message(
@@ -375,13 +392,28 @@ def deliver_message(
         runtime = restore(session, case, definition)
         if name not in runtime.waiting_message_names():
             raise NotFound(f"case {case_id} is not waiting for message {name!r}", case_id=case_id)
-        now = clock.now()
-        seed = append_input(
-            session, case, events.MESSAGE_RECEIVED, now, user_id, {"name": name, "data": data}
-        )
-        outcome = runtime.deliver_message(name, as_logged(data), now, seed)
-        after_step(session, case, definition, runtime, outcome, now)
+        receive_in_session(session, case, definition, runtime, user_id, name, data, clock.now())
         return _case_view(session, case)
+
+
+def receive_in_session(
+    session: Session,
+    case: Case,
+    definition: Definition,
+    runtime: CaseRuntime,
+    actor: str,
+    name: str,
+    data: Any,
+    now: datetime,
+    via: dict[str, Any] | None = None,
+) -> None:
+    """The step of a message the case waits for: log it (with where it came from) and run it."""
+    logged = as_logged({"data": data})["data"]
+    seed = append_input(
+        session, case, events.MESSAGE_RECEIVED, now, actor, {"name": name, "data": logged, **(via or {})}
+    )
+    outcome = runtime.deliver_message(name, logged, now, seed)
+    after_step(session, case, definition, runtime, outcome, now)
 
 
 def fire_due_timers(db: Database, now: datetime, case_id: str | None = None, limit: int | None = None) -> int:
@@ -406,20 +438,24 @@ def fire_due_timers(db: Database, now: datetime, case_id: str | None = None, lim
             if timer is None:
                 return fired
             case = lock_case(session, timer.case_id)
-            definition = get_definition(session, case.definition_hash)
-            runtime = restore(session, case, definition)
-            at = max(now, case.updated_at)
-            payload = {
-                "task_id": timer.task_id,
-                "element_id": timer.element_id,
-                "due": format_time(timer.due_at),
-            }
-            seed = append_input(session, case, events.TIMER_FIRED, at, "system:clock", payload)
-            outcome = runtime.fire_timers(max(at - TIMER_EPSILON, timer.due_at), seed)
-            timer.status, timer.fired_at = "fired", at
-            after_step(session, case, definition, runtime, outcome, at)
+            fire_in_session(session, case, timer, max(now, case.updated_at))
             fired += 1
     return fired
+
+
+def fire_in_session(session: Session, case: Case, timer: ScheduledTimer, at: datetime) -> None:
+    """The step of one due timer of ``case``, fired at ``at``: log it and run it."""
+    definition = get_definition(session, case.definition_hash)
+    runtime = restore(session, case, definition)
+    payload = {
+        "task_id": timer.task_id,
+        "element_id": timer.element_id,
+        "due": format_time(timer.due_at),
+    }
+    seed = append_input(session, case, events.TIMER_FIRED, at, "system:clock", payload)
+    outcome = runtime.fire_timers(max(at - TIMER_EPSILON, timer.due_at), seed)
+    timer.status, timer.fired_at = "fired", at
+    after_step(session, case, definition, runtime, outcome, at)
 
 
 # ------------------------------------------------------------------------------------------------

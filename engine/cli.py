@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from engine.audit.cli import audit
 from engine.clock import SystemClock
 from engine.errors import CadreflowError
 
@@ -126,6 +127,9 @@ def demo(ctx: click.Context) -> None:
     from engine.demo import run_demo
 
     run_demo(_db(ctx), click.echo, story=True)
+
+
+main.add_command(audit)
 
 
 if __name__ == "__main__":  # pragma: no cover

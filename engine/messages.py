@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import events
 from engine.bpmn.runtime import ThrownMessage, start_messages
 from engine.canonical import canonical_json
-from engine.cases import after_step, append_input, as_logged, lock_case, restore, start_in_session
+from engine.cases import lock_case, receive_in_session, restore, start_in_session
 from engine.clock import Clock
 from engine.definitions import Definition, get_definition, latest_version
 from engine.errors import NotFound
@@ -121,16 +121,8 @@ def _deliver_to_waiting(
         runtime = restore(session, case, definition)
         if message.name not in runtime.waiting_message_names():
             continue
-        data = as_logged({"data": message.payload})["data"]
-        seed = append_input(
-            session,
-            case,
-            events.MESSAGE_RECEIVED,
-            now,
-            "system:message",
-            {"name": message.name, "data": data, **via},
+        receive_in_session(
+            session, case, definition, runtime, "system:message", message.name, message.payload, now, via
         )
-        outcome = runtime.deliver_message(message.name, data, now, seed)
-        after_step(session, case, definition, runtime, outcome, now)
         delivered.append(case.id)
     return delivered

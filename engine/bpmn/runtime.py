@@ -236,6 +236,14 @@ class CaseRuntime:
             if isinstance(event.event_definition, bpmn_message.MessageEventDefinition)
         ]
 
+    def waiting_event_elements(self) -> list[str]:
+        """Element ids of the events the instance waits at (timers, message catches), in tree order."""
+        return [
+            _element_id(task)
+            for task in self.workflow.get_tasks(state=TaskState.WAITING)
+            if getattr(task.task_spec, "event_definition", None) is not None
+        ]
+
     def waiting_message_names(self) -> set[str]:
         return {
             e.name for e in self.workflow.waiting_events() if e.event_type.endswith("MessageEventDefinition")

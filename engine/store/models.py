@@ -250,3 +250,19 @@ class ScheduleRun(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # what it started, if anything
+
+
+class AuditAccess(Base):
+    """Auditors are audited: who viewed, re-executed, verified or exported which case, and when.
+
+    Append-only like the event log, but not part of any case's chain: reading a case must not change
+    the record it reads.
+    """
+
+    __tablename__ = "audit_access"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(32))  # view | as_of | diff | verify | export | export_batch
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
