@@ -8,11 +8,11 @@ becomes a dict, a number becomes a string) is reported whole at its path.
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from engine.audit.replay import CaseState, states
+from engine.audit.record import load_record
+from engine.audit.replay import CaseState, states_of
 from engine.errors import NotFound
 from engine.store.db import Database
 
@@ -91,12 +91,9 @@ def diff_events(db: Database, case_id: str, from_seq: int, to_seq: int) -> Event
     wanted = {from_seq, to_seq}
     found: dict[int, CaseState] = {}
     if min(wanted) >= 1:
-        with closing(states(db, case_id)) as replayed:
-            for state in replayed:
-                if state.seq in wanted:
-                    found[state.seq] = state
-                if state.seq >= max(wanted):
-                    break
+        for state in states_of(load_record(db, case_id), until=max(wanted)):
+            if state.seq in wanted:
+                found[state.seq] = state
     missing = sorted(wanted - set(found))
     if missing:
         raise NotFound(f"case {case_id} has no event {missing[0]}", case_id=case_id)

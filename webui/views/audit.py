@@ -161,7 +161,8 @@ def _day(name: str) -> date | None:
 @bp.get("")
 @role_required(AUDITOR)
 def index() -> Any:
-    args = {k: request.args.get(k, "").strip() for k in ("process", "batch", "candidate", "unit", "from", "to")}
+    keys = ("process", "batch", "candidate", "unit", "from", "to")
+    args = {key: request.args.get(key, "").strip() for key in keys}
     try:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
@@ -179,7 +180,8 @@ def index() -> Any:
     result = search_cases(web().db, actor().user_id, query)
 
     def page_url(number: int) -> str:
-        return url_for("audit.index", **{k: v for k, v in args.items() if v}, page=number)
+        params: dict[str, Any] = {k: v for k, v in args.items() if v}
+        return url_for("audit.index", page=number, **params)
 
     return render_template(
         "audit/search.html",
