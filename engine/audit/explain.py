@@ -308,10 +308,19 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def ready_times(db: Database, case_id: str) -> dict[str, datetime]:
-    """When each human task instance of the case became ready (its ``task.ready`` event), by task id.
+@dataclass(frozen=True)
+class ReadyRecord:
+    """When a human task instance became ready and what it was about (its unit or candidate)."""
 
-    A task instance becomes ready once, so this holds for any moment of the case's history.
+    at: datetime
+    about: dict[str, Any]
+
+
+def ready_records(db: Database, case_id: str) -> dict[str, ReadyRecord]:
+    """Every human task instance of the case by task id, from its ``task.ready`` event.
+
+    A task instance becomes ready once, so this holds for any moment of the case's history (the
+    as-of view's ready tasks come from re-execution; this adds since when and about whom).
     """
     with db.read() as session:
         rows = session.execute(
@@ -319,4 +328,8 @@ def ready_times(db: Database, case_id: str) -> dict[str, datetime]:
                 Event.case_id == case_id, Event.type == events.TASK_READY
             )
         ).all()
-    return {str(json.loads(payload).get("task_id")): at for at, payload in rows}
+    out = {}
+    for at, text in rows:
+        payload = json.loads(text)
+        out[str(payload.get("task_id"))] = ReadyRecord(at, _dict(payload.get("input")))
+    return out

@@ -24,7 +24,7 @@ from engine.audit.access_log import log_access, recent_access
 from engine.audit.batch_export import batch_table, to_csv, to_xlsx
 from engine.audit.bundle import export_case
 from engine.audit.diff import diff_events
-from engine.audit.explain import RULES, explain_case, ready_times
+from engine.audit.explain import RULES, explain_case, ready_records
 from engine.audit.search import CaseSearch, search_cases
 from engine.audit.verify import verify_case
 from engine.case_views import CaseDetail, case_detail
@@ -122,7 +122,8 @@ def figure_text(key: str, value: Any) -> str:
 
 
 def json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True)
+    """A value of the case data on one wrapping line (indented JSON made the data tables pages long)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
 
 
 def _record(action: str, case_id: str | None, detail: str = "") -> None:
@@ -238,7 +239,7 @@ def as_of(case_id: str, seq: int) -> Any:
     detail = _detail(case_id)
     step = diff_events(web().db, case_id, max(1, seq - 1), seq)
     state = step.after
-    since = ready_times(web().db, case_id)
+    readiness = ready_records(web().db, case_id)
     _record("as_of", case_id, f"seq {seq}")
     last = detail.case.last_seq
     return render_template(
@@ -247,7 +248,7 @@ def as_of(case_id: str, seq: int) -> Any:
         case=detail.case,
         state=state,
         changes=step.changes if seq > 1 else [],
-        since=since,
+        readiness=readiness,
         seq=seq,
         last=last,
         event=next((e for e in detail.timeline if e.seq == seq), None),
