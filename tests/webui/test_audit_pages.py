@@ -78,7 +78,7 @@ def test_case_page_explains_every_nominee(web_app: Flask) -> None:
     assert figures["threshold"] == "0.5 (50%)"
     assert "sun_jw" in rows["d01"].text_content() and rows["d01"].get("data-stage") == "objection"
     assert "SC-2027-03" in rows["x01"].text_content() and rows["x01"].get("data-outcome") == "admitted"
-    assert css(doc, "#waiting-none")
+    assert css(doc, "#waiting-finished")
     timeline = css(doc, "#timeline tbody tr")
     assert len(timeline) == int(timeline[-1].get("data-seq"))
     assert css(timeline[0], "a.as-of-link")[0].get("href") == f"/audit/cases/{case_id}/at/1"
@@ -102,7 +102,7 @@ def test_as_of_the_event_before_the_exam_shows_the_batch_as_it_stood(web_app: Fl
     path = json.loads(css(doc, "#case-path")[0].text)
     assert path["active"] == ["record_exam_scores"]
     assert "democratic_recommendation" in path["completed"] and "record_exam_scores" not in path["completed"]
-    assert [r.get("data-element") for r in css(doc, "#as-of-ready tbody tr")] == ["record_exam_scores"]
+    assert [r.get("data-element") for r in css(doc, "#waiting-tasks tbody tr")] == ["record_exam_scores"]
     keys = {r.get("data-key") for r in css(doc, "#as-of-data tbody tr")}
     assert "remaining" in keys and "exam_scores" not in keys and "admitted" not in keys
     assert css(doc, "#step-prev")[0].get("href") == f"/audit/cases/{case_id}/at/{exam - 2}"

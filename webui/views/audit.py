@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,11 @@ from engine.audit.access_log import log_access, recent_access
 from engine.audit.batch_export import batch_table, to_csv, to_xlsx
 from engine.audit.bundle import export_case
 from engine.audit.diff import diff_events
-from engine.audit.explain import RULES, explain_case, ready_records
+from engine.audit.explain import RULES, CaseExplanation, ReadyRecord, explain_case, ready_records
+from engine.audit.replay import CaseState
 from engine.audit.search import CaseSearch, search_cases
 from engine.audit.verify import verify_case
+from engine.canonical import parse_time
 from engine.case_views import CaseDetail, case_detail
 from engine.errors import Invalid
 from engine.roles import ROLES
@@ -145,6 +148,67 @@ def _common() -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class WaitingRow:
+    name: str
+    element_id: str
+    role: str
+    unit: str
+    about: str
+    since: datetime | None
+    due: datetime | None = None
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a case waits for, now (from the projections) or as of an event (``past``, re-executed)."""
+
+    rows: list[WaitingRow]
+    timers: list[tuple[str, datetime]]  # (element id, due)
+    messages: list[str]
+    finished: bool
+    past: bool
+
+
+def waiting_now(explanation: CaseExplanation) -> Waiting:
+    rows = [
+        WaitingRow(
+            name=t.name,
+            element_id=t.element_id,
+            role=t.role,
+            unit=t.unit_id,
+            about=str(t.input.get("candidate") or ""),
+            since=t.created_at,
+            due=t.due_at,
+            assignee=t.assignee,
+        )
+        for t in explanation.tasks
+    ]
+    timers = [(t.element_id, t.due) for t in explanation.timers]
+    finished = explanation.status == "finished"
+    return Waiting(rows, timers, explanation.messages, finished, past=False)
+
+
+def waiting_then(state: CaseState, readiness: dict[str, ReadyRecord]) -> Waiting:
+    rows = []
+    for task in state.ready_tasks:
+        record = readiness.get(task["task_id"])
+        about = record.about.get("candidate") if record else None
+        rows.append(
+            WaitingRow(
+                name=task["name"],
+                element_id=task["element_id"],
+                role=task["role"],
+                unit=task["unit"],
+                about=about if isinstance(about, str) else "",
+                since=record.at if record else None,
+            )
+        )
+    timers = [(t["element_id"], parse_time(t["due"])) for t in state.waiting_timers]
+    return Waiting(rows, timers, list(state.waiting_messages), state.finished, past=True)
+
+
 # ------------------------------------------------------------------------------------------------
 # Search
 
@@ -206,6 +270,8 @@ def _case_page(case_id: str, verified: Any = None) -> str:
         detail=detail,
         case=detail.case,
         explanation=explanation,
+        waiting=waiting_now(explanation),
+        as_of_url=lambda seq: url_for("audit.as_of", case_id=case_id, seq=seq),
         verified=verified,
         is_batch=detail.case.process_id == SELECTION,
         rule_labels=rule_labels(),
@@ -248,7 +314,7 @@ def as_of(case_id: str, seq: int) -> Any:
         case=detail.case,
         state=state,
         changes=step.changes if seq > 1 else [],
-        readiness=readiness,
+        waiting=waiting_then(state, readiness),
         seq=seq,
         last=last,
         event=next((e for e in detail.timeline if e.seq == seq), None),
