@@ -14,7 +14,8 @@ def test_the_audit_reads_work_on_every_backend(database: Database) -> None:
     finished = run_demo(database, lambda _line: None)
     hits = search_cases(database, "ma_audit", CaseSearch(candidate="巴特尔", process="reserve_selection"))
     assert finished in {h.case_id for h in hits.hits} and hits.total == 3  # not the fourth, just opened
-    assert {h.case_id for h in search_cases(database, "ma_audit", CaseSearch(batch="FIRST")).hits} == {finished}
+    first = search_cases(database, "ma_audit", CaseSearch(batch="FIRST"))
+    assert {h.case_id for h in first.hits} == {finished}
     assert search_cases(database, "ma_audit", CaseSearch(unit="bayin", candidate="100%_")).total == 0
 
     explanation = explain_case(database, finished)
