@@ -25,7 +25,7 @@ from engine.audit.access_log import log_access, recent_access
 from engine.audit.batch_export import batch_table, to_csv, to_xlsx
 from engine.audit.bundle import export_case
 from engine.audit.diff import diff_events
-from engine.audit.explain import RULES, CaseExplanation, ReadyRecord, explain_case, ready_records
+from engine.audit.explain import CaseExplanation, ReadyRecord, explain_case, ready_records
 from engine.audit.replay import CaseState
 from engine.audit.search import CaseSearch, search_cases
 from engine.audit.verify import verify_case
@@ -275,7 +275,6 @@ def _case_page(case_id: str, verified: Any = None) -> str:
         verified=verified,
         is_batch=detail.case.process_id == SELECTION,
         rule_labels=rule_labels(),
-        rules=RULES,
         figure_labels=figure_labels(),
         figure_text=figure_text,
         **_common(),
