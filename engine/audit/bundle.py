@@ -26,8 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from engine.audit.chain import Divergence
 from engine.audit.record import CaseRecord, RecordedDefinition, RecordedEvent, load_record
-from engine.audit.replay import Divergence
 from engine.audit.verify import VerifyReport, verify_record
 from engine.canonical import canonical_json, content_hash, format_time, parse_time
 from engine.errors import Invalid

@@ -15,8 +15,12 @@ from engine.events import SCHEMA_VERSION, event_body
 
 
 @dataclass(frozen=True)
-class ChainProblem:
-    """The first place the chain breaks: the event (``seq``; 0 for the case row) and what is wrong."""
+class Divergence:
+    """The first event where the record is not what it should be, and what differed.
+
+    ``seq`` 0 means the record as a whole (a bundle file, a definition); ``expected`` is what the
+    chain or re-execution says, ``found`` what is stored.
+    """
 
     seq: int
     event_type: str
@@ -25,8 +29,18 @@ class ChainProblem:
     found: str
     message: str
 
+    def describe(self) -> str:
+        text = f"event {self.seq} ({self.event_type or '-'}): {self.message}"
+        if self.field:
+            text += f" [{self.field}: expected {shorten(self.expected)}, found {shorten(self.found)}]"
+        return text
 
-def check_chain(record: CaseRecord) -> ChainProblem | None:
+
+def shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_chain(record: CaseRecord) -> Divergence | None:
     """The first problem in ``record``'s chain, or None when every link and the head hold."""
     prev = GENESIS_HASH
     for position, event in enumerate(record.events, start=1):
@@ -38,7 +52,7 @@ def check_chain(record: CaseRecord) -> ChainProblem | None:
     last_seq = last.seq if last else 0
     if record.last_seq != last_seq:
         deleted = record.last_seq > last_seq
-        return ChainProblem(
+        return Divergence(
             record.last_seq if deleted else last_seq,
             "(deleted)" if deleted else (last.type if last else ""),
             "head.last_seq",
@@ -48,7 +62,7 @@ def check_chain(record: CaseRecord) -> ChainProblem | None:
             + (" (the newest events were deleted)" if deleted else ""),
         )
     if record.head_hash != prev:
-        return ChainProblem(
+        return Divergence(
             last_seq,
             last.type if last else "",
             "head.hash",
@@ -59,14 +73,14 @@ def check_chain(record: CaseRecord) -> ChainProblem | None:
     return None
 
 
-def _check_event(event: RecordedEvent, position: int, prev: str, case_id: str) -> ChainProblem | None:
-    def problem(field: str, expected: object, found: object, message: str) -> ChainProblem:
-        return ChainProblem(event.seq, event.type, field, str(expected), str(found), message)
+def _check_event(event: RecordedEvent, position: int, prev: str, case_id: str) -> Divergence | None:
+    def problem(field: str, expected: object, found: object, message: str) -> Divergence:
+        return Divergence(event.seq, event.type, field, str(expected), str(found), message)
 
     if event.case_id != case_id:
         return problem("case_id", case_id, event.case_id, "the event belongs to another case")
     if event.seq > position:  # a gap: name the missing event, not the one after it
-        return ChainProblem(
+        return Divergence(
             position,
             "(missing)",
             "seq",

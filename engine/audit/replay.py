@@ -30,7 +30,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from engine import cases, events
+from engine.audit.chain import Divergence, shorten
 from engine.audit.record import CaseRecord, RecordedEvent, load_record
+from engine.authz import case_subjects
 from engine.bpmn.loader import bundle_hash
 from engine.bpmn.runtime import CaseRuntime, ThrownMessage
 from engine.canonical import canonical_json, format_time
@@ -41,7 +43,6 @@ from engine.store.db import Database
 from engine.store.models import (
     Base,
     Case,
-    CaseSubject,
     DefinitionVersion,
     Event,
     HumanTask,
@@ -51,24 +52,6 @@ from engine.store.models import (
 )
 
 FIELDS = ("type", "schema", "at", "actor", "payload", "prev_hash", "hash")
-
-
-@dataclass(frozen=True)
-class Divergence:
-    """The first event where the record and the re-execution part ways, and what differed."""
-
-    seq: int
-    event_type: str
-    field: str
-    expected: str
-    found: str
-    message: str
-
-    def describe(self) -> str:
-        text = f"event {self.seq} ({self.event_type or '-'}): {self.message}"
-        if self.field:
-            text += f" [{self.field}: expected {_short(self.expected)}, found {_short(self.found)}]"
-        return text
 
 
 class ReplayDivergence(IntegrityError):
@@ -448,10 +431,6 @@ def _what(field: str, produced: str, recorded: str) -> str:
     return f"the recorded {field.split('.')[0].split('[')[0]} differs from re-execution ({field})"
 
 
-def _short(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -525,15 +504,12 @@ def _complete(replay: Replay, recorded: RecordedEvent) -> None:
     schema = definition.forms.get(row.form_key)
     if schema is not None:  # the recorded input was valid for the pinned form (not who may act)
         spiff_data = next((t.data for t in runtime.ready_human_tasks() if t.task_id == row.id), {})
-        subjects = set(
-            replay.session.scalars(select(CaseSubject.subject_id).where(CaseSubject.case_id == case.id))
-        )
         try:
             validate_form(
                 schema,
                 data,
                 task_data=spiff_data,
-                case_subjects=subjects,
+                case_subjects=case_subjects(replay.session, case.id),
                 ref_exists=lambda _kind, _value: True,
                 element_id=row.element_id,
             )
@@ -542,7 +518,7 @@ def _complete(replay: Replay, recorded: RecordedEvent) -> None:
                 recorded,
                 "payload.data",
                 "data valid for the pinned form",
-                _short(canonical_json(data)),
+                shorten(canonical_json(data)),
                 f"the recorded form data is not valid for form {row.form_key}: {err}",
             ) from err
     cases.complete_in_session(

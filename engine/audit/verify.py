@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.audit.chain import check_chain
+from engine.audit.chain import Divergence, check_chain
 from engine.audit.record import CaseRecord, case_ids, load_record
-from engine.audit.replay import Divergence, Replay, ReplayDivergence
+from engine.audit.replay import Replay, ReplayDivergence
 from engine.canonical import canonical_json, content_hash
 from engine.errors import CadreflowError
 from engine.store.db import Database
@@ -76,9 +76,7 @@ def verify_record(
 def _first_divergence(record: CaseRecord, snapshot_hash: str | None) -> Divergence | None:
     problem = check_chain(record)
     if problem is not None:
-        return Divergence(
-            problem.seq, problem.event_type, problem.field, problem.expected, problem.found, problem.message
-        )
+        return problem
     try:
         with Replay(record) as replay:
             replay.run()

@@ -47,9 +47,9 @@ def main() -> None:
         demo = Database(f"sqlite:///{work / 'demo.db'}")
         run_demo(demo, lambda _line: None, story=True)
         picks = {
-            "selection_finished": _case(demo, "reserve_selection", "finished"),
-            "reserve_cadre_cycle": _case(demo, "reserve_cadre", "finished"),
-            "preferred_use": _case(demo, "preferred_use", "finished"),
+            "selection_finished": first_case(demo, "reserve_selection", "finished"),
+            "reserve_cadre_cycle": first_case(demo, "reserve_cadre", "finished"),
+            "preferred_use": first_case(demo, "preferred_use", "finished"),
         }
         for name, case_id in picks.items():
             export_case(demo, case_id, GOLDEN / f"{name}.zip", exported_by="make_golden")
@@ -83,7 +83,8 @@ def main() -> None:
         print(f"{path.name:32} {path.stat().st_size:>8} bytes")
 
 
-def _case(db: Database, process_id: str, status: str) -> str:
+def first_case(db: Database, process_id: str, status: str) -> str:
+    """The oldest case of ``process_id`` with ``status``."""
     from sqlalchemy import select
 
     from engine.store.models import Case
@@ -95,7 +96,7 @@ def _case(db: Database, process_id: str, status: str) -> str:
             .order_by(Case.started_at)
         ).first()
     if found is None:
-        raise SystemExit(f"the demo has no {status} {process_id} case")
+        raise LookupError(f"no {status} {process_id} case")
     return found
 
 

@@ -14,6 +14,7 @@ from engine.audit.access_log import recent_access
 from engine.cli import main
 from engine.store.db import Database
 from engine.store.models import Case, Event
+from tests.audit.make_golden import first_case
 
 FAIL_LINE = re.compile(r"^FAIL (c-\w+): event (\d+) \(([\w.()]+)\): .+$", re.MULTILINE)
 # Nothing listens here: a command that tried to use this database would fail.
@@ -27,12 +28,7 @@ def _invoke(db: Database, *args: str) -> tuple[int, str]:
 
 
 def _finished_batch(db: Database) -> str:
-    with db.read() as session:
-        found = session.scalars(
-            select(Case.id).where(Case.process_id == "reserve_selection", Case.status == "finished")
-        ).first()
-    assert found is not None
-    return found
+    return first_case(db, "reserve_selection", "finished")
 
 
 def test_verify_all_passes_on_the_demo_database(demo_db: Database) -> None:

@@ -15,18 +15,8 @@ from engine.audit.replay import ReplayDivergence, state_after, states
 from engine.audit.verify import verify_all
 from engine.errors import NotFound
 from engine.store.db import Database
-from engine.store.models import Case, Event
-
-
-def _case(db: Database, process_id: str, status: str) -> str:
-    with db.read() as session:
-        found = session.scalars(
-            select(Case.id)
-            .where(Case.process_id == process_id, Case.status == status)
-            .order_by(Case.started_at)
-        ).first()
-    assert found is not None
-    return found
+from engine.store.models import Event
+from tests.audit.make_golden import first_case
 
 
 def _log(db: Database, case_id: str) -> list[Event]:
@@ -66,7 +56,7 @@ def test_every_demo_case_exports_a_bundle_that_verifies_offline(demo_template: P
 def test_the_as_of_view_shows_the_case_as_it_stood_after_each_event(demo_template: Path) -> None:
     db = Database(f"sqlite:///{demo_template}")
     try:
-        case_id = _case(db, "reserve_selection", "finished")
+        case_id = first_case(db, "reserve_selection", "finished")
         log = _log(db, case_id)
         all_states = list(states(db, case_id))
         first = state_after(db, case_id, 1)
@@ -104,7 +94,7 @@ def test_the_as_of_view_shows_the_case_as_it_stood_after_each_event(demo_templat
 def test_the_as_of_view_follows_timers_messages_and_cycles(demo_template: Path) -> None:
     db = Database(f"sqlite:///{demo_template}")
     try:
-        case_id = _case(db, "reserve_cadre", "finished")
+        case_id = first_case(db, "reserve_cadre", "finished")
         log = _log(db, case_id)
         all_states = {s.seq: s for s in states(db, case_id)}
     finally:
@@ -128,7 +118,7 @@ def test_the_as_of_view_follows_timers_messages_and_cycles(demo_template: Path) 
 
 
 def test_the_as_of_view_refuses_an_event_the_case_does_not_have(demo_db: Database) -> None:
-    case_id = _case(demo_db, "reserve_selection", "finished")
+    case_id = first_case(demo_db, "reserve_selection", "finished")
     with pytest.raises(NotFound):
         state_after(demo_db, case_id, 10_000)
     with pytest.raises(NotFound):
@@ -136,7 +126,7 @@ def test_the_as_of_view_refuses_an_event_the_case_does_not_have(demo_db: Databas
 
 
 def test_the_as_of_view_of_a_tampered_log_is_a_typed_error(demo_db: Database) -> None:
-    case_id = _case(demo_db, "reserve_selection", "finished")
+    case_id = first_case(demo_db, "reserve_selection", "finished")
     target = next(e for e in _log(demo_db, case_id) if e.type == events.AUTOMATIC_COMPLETED)
     with demo_db.write() as session:
         row = session.get(Event, (case_id, target.seq))
