@@ -45,6 +45,9 @@ RULES = {
     "in_progress": "not decided yet",
 }
 
+# The opinion tasks of a round and the role (the body) that gives each opinion.
+OPINION_BODIES = {"discipline_opinion": "discipline_inspection", "family_planning_opinion": "family_planning"}
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -165,14 +168,14 @@ class _Record:
         rounds: dict[str, int] = {}
         for event, payload, _inputs in self.completions:
             element = str(payload.get("element_id"))
-            if element not in ("discipline_opinion", "family_planning_opinion"):
+            if element not in OPINION_BODIES:
                 continue
             rounds[element] = rounds.get(element, 0) + 1
             for opinion in _dict(payload.get("data")).get("opinions") or []:
                 if _dict(opinion).get("candidate") == candidate and opinion.get("opinion") == "objection":
                     figures = {
                         "round": rounds[element],
-                        "body": element,
+                        "body": OPINION_BODIES[element],
                         "objection": opinion.get("reason", ""),
                     }
                     return _decision(event, element), figures

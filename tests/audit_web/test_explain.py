@@ -31,7 +31,7 @@ def test_every_nominee_of_the_finished_batch_is_explained_with_the_figures(demo_
 
     d01 = by_id["d01"]  # the objection, and who raised it
     assert d01.rule == "objection" and d01.figures["round"] == 1
-    assert d01.figures["body"] == "discipline_opinion" and "petition" in d01.figures["objection"]
+    assert d01.figures["body"] == "discipline_inspection" and "petition" in d01.figures["objection"]
     assert d01.decided is not None and d01.decided.actor == "sun_jw"
 
     d07 = by_id["d07"]

@@ -77,6 +77,8 @@ def test_case_page_explains_every_nominee(web_app: Flask) -> None:
     assert (figures["votes"], figures["participants"]) == ("12", "30")
     assert figures["threshold"] == "0.5 (50%)"
     assert "sun_jw" in rows["d01"].text_content() and rows["d01"].get("data-stage") == "objection"
+    d01 = {dd.get("data-figure"): dd.text_content() for dd in css(rows["d01"], "dd")}
+    assert d01["body"] == "Discipline inspection"
     assert "SC-2027-03" in rows["x01"].text_content() and rows["x01"].get("data-outcome") == "admitted"
     assert css(doc, "#waiting-finished")
     timeline = css(doc, "#timeline tbody tr")
