@@ -21,15 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.inbox_page import percentile  # noqa: E402
 from engine.demo import DEMO_PASSWORD, run_demo  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.models import Case  # noqa: E402
 from webui.app import create_app  # noqa: E402
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def main() -> None:
