@@ -61,7 +61,7 @@ def _register_blueprints(app: Flask) -> None:
     from webui.views import auth
 
     app.register_blueprint(auth.bp)
-    for name in ("inbox", "tasks", "cases", "batches", "api", "public", "pool"):
+    for name in ("inbox", "tasks", "cases", "batches", "api", "public", "pool", "audit"):
         try:
             module = __import__(f"webui.views.{name}", fromlist=["bp"])
         except ModuleNotFoundError as err:

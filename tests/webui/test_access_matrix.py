@@ -111,3 +111,39 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_the_api_says_401(web_app: F
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
     for path in ("/api/tasks", f"/api/cases/{case_id}", "/api/session"):
         assert client.get(path).status_code == 401
+
+
+AUDIT_CASE_ROUTES = ("", "/at/1", "/diff?from=1&to=2", "/bundle.zip")
+
+
+@pytest.mark.parametrize("user", EVERY_USER)
+def test_audit_pages_are_for_auditors_alone(web_app: Flask, user: str) -> None:
+    """Auditors see every case they may view; everyone else gets 403 for every audit route, the same
+    for a case that exists and one that does not."""
+    client = sign_in(web_app, user)
+    _mine, visible, _ready, all_cases = _engine_view(web_app, user)
+    auditor = "auditor" in {role for u, _n, role, _unit in USERS if u == user}
+    token = CSRF.search(client.get("/").get_data(as_text=True))
+    assert token is not None
+    csrf = token.group(0).split('value="')[1].rstrip('"')
+    for path in ("/audit", "/audit/log"):
+        assert client.get(path).status_code == (200 if auditor else 403), (user, path)
+    for case_id in [*all_cases, "c-none"]:
+        expected = (200 if case_id in visible else 404) if auditor else 403
+        for suffix in AUDIT_CASE_ROUTES:
+            response = client.get(f"/audit/cases/{case_id}{suffix}")
+            assert response.status_code == expected, (user, case_id, suffix)
+        verify = client.post(f"/audit/cases/{case_id}/verify", data={"csrf_token": csrf})
+        assert verify.status_code == expected, (user, case_id)
+        exports = client.get(f"/audit/cases/{case_id}/candidates.csv").status_code
+        if auditor and case_id in visible:
+            assert exports in (200, 422)  # 422: not a selection batch
+        else:
+            assert exports == expected, (user, case_id)
+
+
+def test_signed_out_visitors_are_sent_to_sign_in_from_the_audit_pages(web_app: Flask) -> None:
+    client = web_app.test_client()
+    for path in ("/audit", "/audit/log", "/audit/cases/c-none", "/audit/cases/c-none/at/1"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
