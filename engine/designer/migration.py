@@ -12,6 +12,8 @@ that cannot move are not touched and are reported with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +24,7 @@ from engine.cases import after_step, append_input, lock_case, restore
 from engine.clock import Clock
 from engine.definitions import Definition, get_definition
 from engine.designer.drafts import require_designer
-from engine.errors import CadreflowError, Invalid, NotFound
+from engine.errors import CadreflowError, Conflict, Invalid, NotFound
 from engine.store.db import Database
 from engine.store.models import Case, DefinitionVersion, HumanTask
 
@@ -138,23 +140,42 @@ def _migrate_one(db: Database, clock: Clock, user: str, case_id: str, target_has
         check = _check(session, case, case_id, target)
         if not check.can_move or case is None:
             return MigrationResult(case_id, False, check.reason)
-        source = get_definition(session, case.definition_hash)
-        runtime = restore(session, case, source)
-        now = max(clock.now(), case.updated_at)
         payload = {
-            "from_hash": source.hash,
-            "from_version": _version(session, source.hash),
-            "to_hash": target.hash,
-            "to_version": _version(session, target.hash),
+            "from_hash": case.definition_hash,
+            "from_version": _version(session, case.definition_hash),
+            "definition_hash": target.hash,
+            "version": _version(session, target.hash),
             "why": why,
         }
-        seed = append_input(session, case, events.CASE_MIGRATED, now, user, payload)
-        seq = case.last_seq
-        moved, outcome = migrate_runtime(runtime, target.specs, now, seed)
-        case.definition_hash = target.hash
-        _refresh_ready_rows(session, case, target)
-        after_step(session, case, target, moved, outcome, now)
+        seq = migrate_in_session(session, case, target, user, max(clock.now(), case.updated_at), payload)
         return MigrationResult(case_id, True, check.reason, seq)
+
+
+def migrate_in_session(
+    session: Session, case: Case, target: Definition, actor: str, at: datetime, payload: dict[str, Any]
+) -> int:
+    """Apply one ``case.migrated`` event to a locked case; return the event's seq.
+
+    This is the step both the live migration and re-execution of a log run: it appends the input
+    event with ``payload`` (``from_hash``, ``from_version``, ``definition_hash`` — the target —,
+    ``version``, ``why``), moves the restored instance with
+    :func:`engine.bpmn.migration.migrate_runtime` (time ``at``, seed ``<case>/<seq>``), pins the case
+    to the target and brings the projections up to date through ``after_step``.
+    """
+    if payload.get("from_hash") != case.definition_hash or payload.get("definition_hash") != target.hash:
+        raise Conflict(
+            f"the case runs {case.definition_hash[:12]}, not the migration's source "
+            f"{str(payload.get('from_hash'))[:12]}",
+            case_id=case.id,
+        )
+    runtime = restore(session, case, get_definition(session, case.definition_hash))
+    seed = append_input(session, case, events.CASE_MIGRATED, at, actor, payload)
+    seq = case.last_seq
+    moved, outcome = migrate_runtime(runtime, target.specs, at, seed)
+    case.definition_hash = target.hash
+    _refresh_ready_rows(session, case, target)
+    after_step(session, case, target, moved, outcome, at)
+    return seq
 
 
 def resolve_target(db: Database, ref: str, process_id: str | None, case_ids: list[str]) -> tuple[str, str]:
