@@ -193,9 +193,11 @@ def _diff_file(path: str, ma: dict[str, Any], mb: dict[str, Any]) -> tuple[list[
                 ea[key]["tag"]) == "rule" else f"{key} changed")
     for decision, notes in decisions.items():
         details.setdefault(decision, []).extend(notes)
+    gone_or_new = {c.element_id for c in added + removed}
     changed = [
         ElementChange(k, path, _local((ea.get(k) or eb.get(k) or {"tag": "?"})["tag"]), v)
         for k, v in sorted(details.items())
+        if k not in gone_or_new  # a removed rule's cells "moved" to the new rule: it is not also changed
     ]
     return added, removed, changed
 

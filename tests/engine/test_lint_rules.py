@@ -233,3 +233,15 @@ def test_names_read_skips_builtins_helpers_and_bound_names() -> None:
 def test_every_rule_is_documented_in_the_readme(rule: str) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert f"`{rule}`" in readme, f"README does not describe lint rule {rule}"
+
+
+def test_cadreflow_validate_prints_the_rule(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    problems(tmp_path, review_flow(lane="auditor"))
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "processes" / "lint")])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'processes' / 'lint' / 'lint.bpmn'}:" in result.output
+    assert ": review: [lane-role] user task is in lane 'auditor'" in result.output
