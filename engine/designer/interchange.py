@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bpmn.validation.guard import Guard
-from engine.bpmn.validation.problems import NS, Doc, Problems, bpmn_tag, lname, line_of
+from engine.bpmn.validation.problems import NS, Doc, Problems, bpmn_tag, line_of, lname
 from engine.bpmn.validation.references import is_executable
 from engine.bpmn.validation.schema import check_schema
 from engine.bpmn.validation.spiff_parse import semantic_parse
@@ -99,7 +99,9 @@ def import_model(xml: bytes, filename: str, decisions: dict[str, bytes] | None =
         return _refused(doc, problems.items, [])
     doc.index()
     if lname(doc.root) != "definitions" or doc.root.tag != bpmn_tag("definitions"):
-        problems.add(filename, line_of(doc.root), None, f"not a BPMN 2.0 file (root element {lname(doc.root)})")
+        problems.add(
+            filename, line_of(doc.root), None, f"not a BPMN 2.0 file (root element {lname(doc.root)})"
+        )
         return _refused(doc, problems.items, [])
     with Guard(problems, [doc], doc, "XSD validation failed"):
         check_schema(doc, problems)

@@ -68,7 +68,9 @@ def _check(session: Session, case: Case | None, case_id: str, target: Definition
         return MigrationCheck(case_id, False, "no such case")
     version, target_version = _version(session, case.definition_hash), _version(session, target.hash)
     if case.process_id != target.process_id:
-        return MigrationCheck(case_id, False, f"the case runs {case.process_id}, not {target.process_id}", version)
+        return MigrationCheck(
+            case_id, False, f"the case runs {case.process_id}, not {target.process_id}", version
+        )
     if case.status != "running":
         return MigrationCheck(case_id, False, f"the case is {case.status}", version)
     if case.definition_hash == target.hash:
@@ -86,22 +88,30 @@ def cases_on_version(db: Database, process_id: str, version_hash: str) -> list[s
         return list(
             session.scalars(
                 select(Case.id)
-                .where(Case.process_id == process_id, Case.definition_hash == version_hash, Case.status == "running")
+                .where(
+                    Case.process_id == process_id,
+                    Case.definition_hash == version_hash,
+                    Case.status == "running",
+                )
                 .order_by(Case.started_at, Case.id)
             )
         )
 
 
 def plan_migration(db: Database, case_ids: list[str], target_hash: str) -> list[MigrationCheck]:
-    """Dry run: for every case, whether it can move to version ``target_hash`` and why not. Changes nothing."""
+    """Dry run: for every case, whether it can move to version ``target_hash`` and why not.
+
+    Changes nothing."""
     with db.read() as session:
         target = get_definition(session, _target(session, target_hash).hash)
         return [_check(session, session.get(Case, cid), cid, target) for cid in dict.fromkeys(case_ids)]
 
 
 def _refresh_ready_rows(session: Session, case: Case, target: Definition) -> None:
-    """Ready inbox rows keep their task ids across a migration; their name, role and form follow the target."""
-    for row in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "ready")):
+    """Ready inbox rows keep their task ids across a migration; name, role and form follow the target."""
+    for row in session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "ready")
+    ):
         info = target.user_tasks.get(row.element_id)
         if info is not None:
             row.name, row.role, row.form_key = info.name, info.lane or row.role, info.form_key or row.form_key
@@ -131,7 +141,9 @@ def migrate_cases(
     return results
 
 
-def _migrate_one(db: Database, clock: Clock, user: str, case_id: str, target_hash: str, why: str) -> MigrationResult:
+def _migrate_one(
+    db: Database, clock: Clock, user: str, case_id: str, target_hash: str, why: str
+) -> MigrationResult:
     with db.write() as session:
         case = session.get(Case, case_id)
         if case is not None:
@@ -190,7 +202,9 @@ def resolve_target(db: Database, ref: str, process_id: str | None, case_ids: lis
             case = session.get(Case, case_ids[0])
             process_id = case.process_id if case is not None else None
         if process_id is None:
-            rows = session.scalars(select(DefinitionVersion).where(DefinitionVersion.hash.startswith(ref))).all()
+            rows = session.scalars(
+                select(DefinitionVersion).where(DefinitionVersion.hash.startswith(ref))
+            ).all()
             if len(rows) != 1 or len(ref) < 6:
                 raise Invalid(f"no single version with hash {ref}; give --process", fields={"to": ref})
             return rows[0].process_id, rows[0].hash

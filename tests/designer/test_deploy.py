@@ -1,4 +1,5 @@
-"""Deploying runs the draft's process tests and is blocked when one fails; identical content is not a new version."""
+"""Deploying runs the draft's process tests and is blocked when one fails; identical content is not
+a new version."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def only_qualification_tests(files: dict[str, str]) -> dict[str, str]:
 def test_a_changed_rule_fails_the_tests_blocks_deploy_then_fixed_tests_deploy(
     deployed: Database, designer: str, clock: ManualClock
 ) -> None:
-    files = only_qualification_tests(drafts.open_draft(deployed, designer, "reserve_selection", project_root=ROOT).files)
+    files = only_qualification_tests(
+        drafts.open_draft(deployed, designer, "reserve_selection", project_root=ROOT).files
+    )
     assert files[DMN].count(AGE_RULE) == 1
     files[DMN] = files[DMN].replace(AGE_RULE, STRICTER)
     assert drafts.save_draft(deployed, designer, "reserve_selection", files).problems == []
@@ -55,7 +58,9 @@ def test_a_changed_rule_fails_the_tests_blocks_deploy_then_fixed_tests_deploy(
     assert (newest.version, newest.deployed_by, newest.note) == (2, designer, "max age is now exclusive")
 
 
-def test_identical_content_is_not_a_new_version(deployed: Database, designer: str, clock: ManualClock) -> None:
+def test_identical_content_is_not_a_new_version(
+    deployed: Database, designer: str, clock: ManualClock
+) -> None:
     template = drafts.new_process_from_template(deployed, designer, "p1", "P1 / 一").draft.files
     first = deploy_draft(deployed, clock, designer, "p1", "first")
     drafts.save_draft(deployed, designer, "p1", template)
@@ -93,7 +98,9 @@ steps:
       match: {unit: u1}
       data:
         nominees:
-          - {id: n35, name: Exactly 35, birth_date: "1992-01-31", education: bachelor, service_years: 5, political_status: party_member, committee_opinion: qualified}
-          - {id: n34, name: Still 34, birth_date: "1992-02-01", education: bachelor, service_years: 5, political_status: party_member, committee_opinion: qualified}
+          - {id: n35, name: Exactly 35, birth_date: "1992-01-31", education: bachelor, service_years: 5,
+             political_status: party_member, committee_opinion: qualified}
+          - {id: n34, name: Still 34, birth_date: "1992-02-01", education: bachelor, service_years: 5,
+             political_status: party_member, committee_opinion: qualified}
   - expect: {data: {qualified: [n34]}}
 """

@@ -18,7 +18,9 @@ from tests.conftest import make_user
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_open_draft_starts_from_the_latest_version_with_the_process_tests(deployed: Database, designer: str) -> None:
+def test_open_draft_starts_from_the_latest_version_with_the_process_tests(
+    deployed: Database, designer: str
+) -> None:
     draft = drafts.open_draft(deployed, designer, "reserve_selection", project_root=ROOT)
     assert "processes/reserve_selection/reserve_selection.bpmn" in draft.files
     assert "processes/reserve_selection/qualification.dmn" in draft.files

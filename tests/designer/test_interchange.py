@@ -18,11 +18,27 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "conformance"
 # What each reference model does, checked below (the bpmn.io round trips must behave the same).
 EXPECTED = {
-    "A.1.0": DRAWING_ONLY, "A.2.0": DRAWING_ONLY, "A.2.1": DRAWING_ONLY, "A.3.0": DRAWING_ONLY,
-    "A.4.0": DRAWING_ONLY, "A.4.1": DRAWING_ONLY, "B.1.0": DRAWING_ONLY, "B.2.0": DRAWING_ONLY,
-    "C.1.0": REFUSED, "C.1.1": REFUSED, "C.2.0": DRAWING_ONLY, "C.3.0": REFUSED, "C.4.0": REFUSED,
-    "C.5.0": REFUSED, "C.6.0": REFUSED, "C.7.0": REFUSED, "C.8.0": DRAWING_ONLY, "C.8.1": REFUSED,
-    "C.9.0": REFUSED, "C.9.1": EXECUTABLE, "C.9.2": REFUSED,
+    "A.1.0": DRAWING_ONLY,
+    "A.2.0": DRAWING_ONLY,
+    "A.2.1": DRAWING_ONLY,
+    "A.3.0": DRAWING_ONLY,
+    "A.4.0": DRAWING_ONLY,
+    "A.4.1": DRAWING_ONLY,
+    "B.1.0": DRAWING_ONLY,
+    "B.2.0": DRAWING_ONLY,
+    "C.1.0": REFUSED,
+    "C.1.1": REFUSED,
+    "C.2.0": DRAWING_ONLY,
+    "C.3.0": REFUSED,
+    "C.4.0": REFUSED,
+    "C.5.0": REFUSED,
+    "C.6.0": REFUSED,
+    "C.7.0": REFUSED,
+    "C.8.0": DRAWING_ONLY,
+    "C.8.1": REFUSED,
+    "C.9.0": REFUSED,
+    "C.9.1": EXECUTABLE,
+    "C.9.2": REFUSED,
 }
 # A refusal names the element: "file:line: bpmn:tag id: message".
 NAMED = re.compile(r"^[^:]+\.bpmn:\d+: bpmn:[A-Za-z]+ [^ :]+: .+")
@@ -81,4 +97,7 @@ def test_a_decision_the_model_calls_must_come_with_it() -> None:
     path = ROOT / "processes" / "pool_adjustment" / "pool_adjustment.bpmn"
     report = import_model(path.read_bytes(), path.name)
     assert report.status == REFUSED
-    assert "bpmn:businessRuleTask propose_adjustment" in report.messages[0] and "adjustment_reasons" in report.messages[0]
+    assert (
+        "bpmn:businessRuleTask propose_adjustment" in report.messages[0]
+        and "adjustment_reasons" in report.messages[0]
+    )

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,14 @@ BPMN = "processes/reserve_selection/reserve_selection.bpmn"
 STRICTER = [("<text>&gt; conditions['max_age']</text>", "<text>&gt;= conditions['max_age']</text>")]
 
 
-def deploy_edited(harness: Harness, tmp_path: Path, edits: dict[str, list[tuple[str, str]]], name: str) -> str:
+def deploy_edited(
+    harness: Harness, tmp_path: Path, edits: dict[str, list[tuple[str, str]]], name: str
+) -> str:
     """Deploy reserve_selection with ``edits`` applied as a new version; return its hash."""
     root = copy_project(tmp_path / name, edits)
-    rows = deploy_processes(harness.db, root / "processes" / "reserve_selection", "dz", harness.clock.now(), name)
+    rows = deploy_processes(
+        harness.db, root / "processes" / "reserve_selection", "dz", harness.clock.now(), name
+    )
     return rows[0].hash
 
 
@@ -54,7 +57,12 @@ def without_the_exam() -> list[tuple[str, str]]:
         ('targetRef="record_exam_scores"', 'targetRef="score_exam"'),
         (_between(text, '<bpmn:sequenceFlow id="flow_record_exam_scores_to_score_exam"', "/>"), ""),
         (_between(text, '<bpmndi:BPMNShape id="record_exam_scores_di"', "</bpmndi:BPMNShape>"), ""),
-        (_between(text, '<bpmndi:BPMNEdge id="flow_record_exam_scores_to_score_exam_di"', "</bpmndi:BPMNEdge>"), ""),
+        (
+            _between(
+                text, '<bpmndi:BPMNEdge id="flow_record_exam_scores_to_score_exam_di"', "</bpmndi:BPMNEdge>"
+            ),
+            "",
+        ),
     ]
 
 
@@ -92,7 +100,10 @@ def test_a_batch_at_the_exam_moves_to_a_changed_qualification_rule_and_completes
     migrated = [e for e in log if e.type == events.CASE_MIGRATED]
     assert len(migrated) == 1 and migrated[0].seq == result.event_seq and migrated[0].actor == designer
     assert json.loads(migrated[0].payload_json) == {
-        "from_hash": old_hash, "from_version": 1, "definition_hash": target, "version": 2,
+        "from_hash": old_hash,
+        "from_version": 1,
+        "definition_hash": target,
+        "version": 2,
         "why": "max age is exclusive",
     }
     assert events.CASE_MIGRATED in events.INPUT_TYPES
@@ -115,20 +126,27 @@ def test_a_case_whose_waiting_element_is_removed_stays_as_it_was(harness: Harnes
     target = deploy_edited(harness, tmp_path, {BPMN: without_the_exam()}, "no-exam")
     before = cases.get_case(harness.db, at_exam)
     with harness.db.read() as session:
-        rows_before = sorted((r.id, r.status) for r in session.scalars(select(HumanTask).where(HumanTask.case_id == at_exam)))
+        rows_before = sorted(
+            (r.id, r.status) for r in session.scalars(select(HumanTask).where(HumanTask.case_id == at_exam))
+        )
 
     plan = {c.case_id: c for c in plan_migration(harness.db, [at_exam, at_start], target)}
     assert not plan[at_exam].can_move
     assert "record_exam_scores" in plan[at_exam].reason and "removes" in plan[at_exam].reason
     assert plan[at_start].can_move
 
-    results = {r.case_id: r for r in migrate_cases(harness.db, harness.clock, designer, [at_exam, at_start], target, "no exam")}
+    results = {
+        r.case_id: r
+        for r in migrate_cases(harness.db, harness.clock, designer, [at_exam, at_start], target, "no exam")
+    }
     assert not results[at_exam].migrated and results[at_exam].reason == plan[at_exam].reason
     assert results[at_start].migrated
     after = cases.get_case(harness.db, at_exam)
     assert (after.definition_hash, after.last_seq) == (before.definition_hash, before.last_seq)
     with harness.db.read() as session:
-        rows_after = sorted((r.id, r.status) for r in session.scalars(select(HumanTask).where(HumanTask.case_id == at_exam)))
+        rows_after = sorted(
+            (r.id, r.status) for r in session.scalars(select(HumanTask).where(HumanTask.case_id == at_exam))
+        )
     assert rows_after == rows_before
     # the unmoved case still runs on its old version to the end
     assert finish(harness, at_exam).status == "finished"
@@ -141,7 +159,9 @@ def test_migration_needs_a_designer_and_a_reason(harness: Harness, tmp_path: Pat
     with pytest.raises(Forbidden):
         migrate_cases(harness.db, harness.clock, clerk, [case_id], target, "why not")
     with pytest.raises(Invalid):
-        migrate_cases(harness.db, harness.clock, make_user(harness.db, "dz", "designer"), [case_id], target, "")
+        migrate_cases(
+            harness.db, harness.clock, make_user(harness.db, "dz", "designer"), [case_id], target, ""
+        )
 
 
 def _replay(harness: Harness, case_id: str) -> str:
@@ -184,5 +204,7 @@ def test_the_migrated_log_re_executes_to_the_stored_state(harness: Harness, tmp_
         stored = session.get(Snapshot, case_id)
         assert stored is not None
         stored_hash = stored.state_hash
-        assert [t.status for t in session.scalars(select(ScheduledTimer).where(ScheduledTimer.case_id == case_id))] == ["waiting"]
+        assert [
+            t.status for t in session.scalars(select(ScheduledTimer).where(ScheduledTimer.case_id == case_id))
+        ] == ["waiting"]
     assert _replay(harness, case_id) == stored_hash

@@ -18,12 +18,12 @@ from tests.project_copy import copy_project
 
 DMN = "processes/reserve_selection/qualification.dmn"
 BPMN = "processes/reserve_selection/reserve_selection.bpmn"
+# The exam task's deadline (the first dueIn after its form, so not the nomination's).
+EXAM_FORM = 'value="record_exam_scores.schema.yaml" />\n'
+EXAM_DUE = '          <spiffworkflow:property name="dueIn" value="'
 EDITS = {
     DMN: [("<text>&gt; conditions['max_age']</text>", "<text>&gt;= conditions['max_age']</text>")],
-    BPMN: [(
-        'value="record_exam_scores.schema.yaml" />\n          <spiffworkflow:property name="dueIn" value="P10D" />',
-        'value="record_exam_scores.schema.yaml" />\n          <spiffworkflow:property name="dueIn" value="P14D" />',
-    )],
+    BPMN: [(f'{EXAM_FORM}{EXAM_DUE}P10D" />', f'{EXAM_FORM}{EXAM_DUE}P14D" />')],
 }
 
 
@@ -31,7 +31,9 @@ EDITS = {
 def two_versions(harness: Harness, tmp_path: Path) -> Harness:
     """reserve_selection at version 1 (shipped) and 2 (stricter age rule, longer exam deadline)."""
     root = copy_project(tmp_path, EDITS)
-    deploy_processes(harness.db, root / "processes" / "reserve_selection", "dz", harness.clock.now(), "stricter")
+    deploy_processes(
+        harness.db, root / "processes" / "reserve_selection", "dz", harness.clock.now(), "stricter"
+    )
     return harness
 
 
@@ -53,8 +55,11 @@ def test_diff_names_the_changed_rule_its_decision_the_task_calling_it_and_the_ch
     changed = {c.element_id: c for c in diff.changed}
     assert set(changed) == {"rule_max_age", "qualification", "check_conditions", "record_exam_scores"}
     assert changed["rule_max_age"].kind == "rule"
-    assert any("> conditions['max_age']" in d and ">= conditions['max_age']" in " ".join(changed["rule_max_age"].details)
-               for d in changed["rule_max_age"].details)
+    assert any(
+        "> conditions['max_age']" in d
+        and ">= conditions['max_age']" in " ".join(changed["rule_max_age"].details)
+        for d in changed["rule_max_age"].details
+    )
     assert changed["qualification"].details == ["rule rule_max_age changed"]
     assert changed["check_conditions"].details == ["decision qualification changed"]
     assert any("P14D" in d for d in changed["record_exam_scores"].details)
@@ -107,7 +112,9 @@ def test_cli_versions_diff_export_and_migrate(two_versions: Harness, tmp_path: P
     assert exported.exit_code == 0 and (tmp_path / "x" / BPMN).is_file()
 
     dry = runner.invoke(
-        main, ["migrate", "--to", "1", "--process", "reserve_selection", "--all-on", "2", "--dry-run"], env=env
+        main,
+        ["migrate", "--to", "1", "--process", "reserve_selection", "--all-on", "2", "--dry-run"],
+        env=env,
     )
     assert dry.exit_code == 0 and f"CAN MOVE  {case_id}: can move from version 2 to 1" in dry.output
 
@@ -119,10 +126,14 @@ def test_cli_versions_diff_export_and_migrate(two_versions: Harness, tmp_path: P
 
     root = copy_project(tmp_path / "v3", {DMN: [("Older than the maximum age", "Above the maximum age")]})
     deployed = runner.invoke(
-        main, ["deploy", str(root / "processes" / "reserve_selection"), "--as", "dz", "--why", "wording"], env=env
+        main,
+        ["deploy", str(root / "processes" / "reserve_selection"), "--as", "dz", "--why", "wording"],
+        env=env,
     )
     assert deployed.exit_code == 0 and deployed.output.startswith("reserve_selection version 3 ")
     assert list_versions(db, "reserve_selection")[0].note == "wording"
 
     missing = runner.invoke(main, ["diff", "reserve_selection", "1", "9"], env=env)
-    assert missing.exit_code == 1 and "has no version 9" in missing.output and "Traceback" not in missing.output
+    assert (
+        missing.exit_code == 1 and "has no version 9" in missing.output and "Traceback" not in missing.output
+    )

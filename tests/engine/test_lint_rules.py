@@ -225,7 +225,10 @@ def test_read_before_write_passes_when_a_script_writes_it(tmp_path: Path) -> Non
 
 def test_names_read_skips_builtins_helpers_and_bound_names() -> None:
     assert names_read("len([x for x in items if x]) > quota and age_on(d, ref) < 40") == {
-        "items", "quota", "d", "ref"
+        "items",
+        "quota",
+        "d",
+        "ref",
     }
 
 

@@ -14,8 +14,8 @@ import ast
 import re
 from typing import Any
 
-from engine.bpmn.validation.rules import TIMER_QUOTED
 from engine.bpmn.validation.problems import BPMN_NS, NS, Doc, Problems, bpmn_tag, line_of, lname, spiff_tag
+from engine.bpmn.validation.rules import TIMER_QUOTED
 
 _GATEWAYS_WITH_CONDITIONS = {f"{{{BPMN_NS}}}{t}" for t in ("exclusiveGateway", "inclusiveGateway")}
 

@@ -1,4 +1,4 @@
-"""Stage 4 of validation: lint rules over the flow graph of each process (``loop-bound``, ``read-before-write``).
+"""Stage 4 of validation: lint rules over each process's flow graph (``loop-bound``, ``read-before-write``).
 
 Both rules look at what each flow node *writes* into the case data:
 
@@ -36,10 +36,28 @@ _LOCAL_PREFIX = "tmp_"
 _CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
 _FLOW_NODES = frozenset(
     {
-        "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-        "task", "userTask", "manualTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
-        "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
-        "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway",
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "businessRuleTask",
+        "sendTask",
+        "receiveTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+        "exclusiveGateway",
+        "inclusiveGateway",
+        "parallelGateway",
+        "eventBasedGateway",
+        "complexGateway",
     }
 )
 _WAITS_FOR_EVENT = frozenset({"receiveTask", "intermediateCatchEvent", "eventBasedGateway"})
@@ -152,7 +170,9 @@ class _Writes:
 
     def _form_fields(self, task: Any) -> set[str]:
         fields: set[str] = set()
-        for prop in task.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+        for prop in task.iterfind(
+            "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
+        ):
             name, value = prop.get("name"), prop.get("value")
             if name == "formDataKey" and value:
                 fields.add(value)
@@ -295,14 +315,18 @@ def _terminates(graph: _Graph) -> bool:
 
 def _check_loops(doc: Doc, graphs: list[_Graph], writes: _Writes, problems: Problems) -> None:
     for graph in graphs:
-        boundary_on = {str(el.get("attachedToRef")) for el in graph.nodes.values() if lname(el) == "boundaryEvent"}
+        boundary_on = {
+            str(el.get("attachedToRef")) for el in graph.nodes.values() if lname(el) == "boundaryEvent"
+        }
         for cycle in _cycles(graph):
             members = set(cycle)
             shown = " -> ".join(cycle[:6]) + (" ..." if len(cycle) > 6 else "")
             exits = [
                 f for f in graph.flows if f.get("sourceRef") in members and f.get("targetRef") not in members
             ]
-            where = next((graph.nodes[n] for n in cycle if "Gateway" in lname(graph.nodes[n])), graph.nodes[cycle[0]])
+            where = next(
+                (graph.nodes[n] for n in cycle if "Gateway" in lname(graph.nodes[n])), graph.nodes[cycle[0]]
+            )
             waits = any(lname(graph.nodes[n]) in _WAITS_FOR_EVENT for n in cycle)
             if not exits and not (members & boundary_on):
                 if waits and _terminates(graph):
@@ -350,4 +374,3 @@ def check_flow_rules(doc: Doc, docs: list[Doc], forms: FormCache, problems: Prob
     _check_reads(doc, graphs, writes, problems)
     _check_loops(doc, graphs, writes, problems)
     _check_standard_loops(doc, problems)
-

@@ -17,7 +17,7 @@ READ_BEFORE_WRITE = "read-before-write"
 RULES: dict[str, str] = {
     LANE_ROLE: "every user task lies in a lane named after a role that may own tasks",
     FORM_EXISTS: "every user task names its form (formJsonSchemaFilename), a file that exists in forms/",
-    TIMER_QUOTED: "a timer duration is a quoted string (\"P7D\") or a variable, never a bare ISO-8601 value",
+    TIMER_QUOTED: 'a timer duration is a quoted string ("P7D") or a variable, never a bare ISO-8601 value',
     LOOP_BOUND: "every loop of sequence flows has a way out whose condition can change inside the loop",
     READ_BEFORE_WRITE: "every variable a condition reads is written by a form, script or decision before it",
 }
