@@ -37,6 +37,7 @@ from engine.bpmn.loader import bundle_hash
 from engine.bpmn.runtime import CaseRuntime, ThrownMessage
 from engine.canonical import canonical_json, format_time
 from engine.definitions import Definition, get_definition
+from engine.designer.migration import migrate_in_session
 from engine.errors import CadreflowError, IntegrityError, NotFound
 from engine.forms import validate_form
 from engine.store.db import Database
@@ -551,6 +552,14 @@ def _receive(replay: Replay, recorded: RecordedEvent) -> None:
     cases.receive_in_session(
         replay.session, case, definition, runtime, recorded.actor, name, data, recorded.at, payload or None
     )
+
+
+@handles(events.CASE_MIGRATED)
+def _migrate(replay: Replay, recorded: RecordedEvent) -> None:
+    """The designer moved the case to another version: the same step, with the recorded payload."""
+    payload = dict(_dict(recorded.payload))
+    target = replay._definition(str(payload.get("definition_hash", "")))
+    migrate_in_session(replay.session, replay._case(), target, recorded.actor, recorded.at, payload)
 
 
 # ------------------------------------------------------------------------------------------------
