@@ -82,7 +82,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 @click.option(
     "--as", "actor", default="cli", show_default=True, help="Who deploys (recorded with the version)."
 )
-@click.option("--note", default="", help="Why this version is deployed.")
+@click.option("--why", "--note", "note", default="", help="Why this version is deployed (--note: the old name).")
 @click.pass_context
 @friendly_errors
 def deploy(ctx: click.Context, path: Path, actor: str, note: str) -> None:
@@ -127,6 +127,14 @@ def demo(ctx: click.Context) -> None:
 
     run_demo(_db(ctx), click.echo, story=True)
 
+
+def _register_designer_commands() -> None:
+    from engine.designer.cli import register
+
+    register(main, friendly_errors, _db)
+
+
+_register_designer_commands()  # versions, diff, export, migrate (engine/designer/cli.py)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -23,6 +23,9 @@ TASK_UNCLAIMED = "task.unclaimed"
 TASK_COMPLETED = "task.completed"
 TIMER_FIRED = "timer.fired"
 MESSAGE_RECEIVED = "message.received"
+# A designer moved the case to another version of its process (payload: from/to hashes, versions, why);
+# re-execution calls engine.bpmn.migration.migrate_runtime with the target's specs.
+CASE_MIGRATED = "case.migrated"
 # Outputs: what the engine did in response, recorded for readers (timeline, audit, explanations).
 AUTOMATIC_COMPLETED = "automatic.completed"
 TASK_READY = "task.ready"
@@ -33,7 +36,7 @@ CYCLE_STARTED = "cycle.started"  # a long-running case's next workflow instance 
 MESSAGE_DELIVERED = "message.delivered"  # the outbox handed it on: to which cases
 
 INPUT_TYPES = frozenset(
-    {CASE_STARTED, TASK_CLAIMED, TASK_UNCLAIMED, TASK_COMPLETED, TIMER_FIRED, MESSAGE_RECEIVED}
+    {CASE_STARTED, TASK_CLAIMED, TASK_UNCLAIMED, TASK_COMPLETED, TIMER_FIRED, MESSAGE_RECEIVED, CASE_MIGRATED}
 )
 
 

@@ -57,16 +57,24 @@ def collect(paths: list[Path]) -> list[Path]:
 
 
 class ProcessTestRunner:
-    """Runs scenario files; migrates one template database and loads the processes once per run."""
+    """Runs scenario files; migrates one template database and loads the processes once per run.
 
-    def __init__(self, project_root: Path) -> None:
+    The processes come from ``project_root``'s ``processes/`` or, for a designer's draft that exists
+    only in the database, from ``bundles`` already loaded from an in-memory file set.
+    """
+
+    def __init__(self, project_root: Path | None = None, bundles: list[ProcessBundle] | None = None) -> None:
+        if (project_root is None) == (bundles is None):
+            raise ValueError("give the project root or the bundles, not both")
         self.root = project_root
         self._workdir = Path(tempfile.mkdtemp(prefix="cadreflow-test-"))
         self._template = self._workdir / "template.db"
         template_db = Database(f"sqlite:///{self._template}")
         upgrade(template_db)
         template_db.dispose()
-        self._bundles: list[ProcessBundle] = load_bundles(project_root / "processes")
+        self._bundles: list[ProcessBundle] = (
+            bundles if bundles is not None else load_bundles(Path(str(project_root)) / "processes")
+        )
         self._count = 0
 
     def close(self) -> None:
@@ -74,20 +82,30 @@ class ProcessTestRunner:
 
     def run_file(self, path: Path) -> Iterator[TestResult]:
         try:
-            documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
-        except (OSError, yaml.YAMLError) as err:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
             yield TestResult(path.name, str(path), False, f"cannot read the test file: {err}")
             return
+        yield from self.run_text(text, str(path))
+
+    def run_text(self, text: str, file: str) -> Iterator[TestResult]:
+        """Run the scenarios of one test file given as text (``file`` names it in the results)."""
+        fallback = Path(file).name
+        try:
+            documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        except yaml.YAMLError as err:
+            yield TestResult(fallback, file, False, f"cannot read the test file: {err}")
+            return
         for document in documents:
-            name = str(document.get("name", path.name)) if isinstance(document, dict) else path.name
+            name = str(document.get("name", fallback)) if isinstance(document, dict) else fallback
             try:
                 self._run(document)
             except ScenarioFailure as failure:
-                yield TestResult(name, str(path), False, str(failure))
+                yield TestResult(name, file, False, str(failure))
             except CadreflowError as err:
-                yield TestResult(name, str(path), False, f"unexpected {err.code}: {err}")
+                yield TestResult(name, file, False, f"unexpected {err.code}: {err}")
             else:
-                yield TestResult(name, str(path), True)
+                yield TestResult(name, file, True)
 
     # ------------------------------------------------------------------------------------------
     def _run(self, test: Any) -> None:

@@ -355,3 +355,11 @@ def semantic_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     if a["duplicate_ids"] != b["duplicate_ids"]:
         out.append(f"duplicate ids changed {a['duplicate_ids']} -> {b['duplicate_ids']}")
     return out
+
+
+def element_differences(key: str, a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """What differs between one element's entries in two :func:`semantic_model` results (tag, place,
+    attributes, id-less children such as conditions and scripts, extension properties)."""
+    out: list[str] = []
+    _diff_element(key, a, b, out)
+    return out

@@ -250,3 +250,21 @@ class ScheduleRun(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # what it started, if anything
+
+
+class DesignDraft(Base):
+    """A designer's work on one process, kept apart from what is deployed (one draft per process).
+
+    ``files_json`` maps bundle paths (``processes/<id>/<file>``, ``processes/<id>/tests/<file>``,
+    ``forms/<key>``) to their text. Saving never refuses a draft for its problems: a designer must be
+    able to keep half-done work; deploying is what requires it to validate and pass its tests.
+    """
+
+    __tablename__ = "design_drafts"
+    process_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    files_json: Mapped[str] = mapped_column(Text)  # canonical JSON {path: text}
+    base_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the version it started from
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    saved_by: Mapped[str] = mapped_column(String(128))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -24,7 +24,8 @@ def _processes(docs: Iterable[Doc]) -> Iterator[tuple[Doc, Any]]:
                 yield doc, proc
 
 
-def _is_executable(proc: Any) -> bool:
+def is_executable(proc: Any) -> bool:
+    """Whether SpiffWorkflow treats a ``bpmn:process`` as executable."""
     # SpiffWorkflow's rule: a process without isExecutable counts as executable.
     return proc.get("isExecutable", "true") == "true"
 
@@ -38,7 +39,7 @@ def top_candidates(docs: list[Doc]) -> list[tuple[Doc, Any]]:
         for ca in doc.root.iter(bpmn_tag("callActivity"))
     }
     return [
-        (doc, proc) for doc, proc in _processes(docs) if _is_executable(proc) and proc.get("id") not in called
+        (doc, proc) for doc, proc in _processes(docs) if is_executable(proc) and proc.get("id") not in called
     ]
 
 
