@@ -100,3 +100,81 @@ def test_edit_the_diagram_see_a_problem_at_its_element_and_fix_it(page: Any) -> 
     select_on_diagram(page, CONDITION_FLOW)
     assert page.input_value("#prop-condition") == "len(qualified) >= 1"
     screenshot(page, "designer-2-fixed")
+
+
+def run_tests(page: Any) -> str:
+    page.click("[data-tab=tests]")
+    page.click("#run-tests")
+    page.wait_for_selector("body[data-tests=done]", timeout=60_000)
+    return str(page.inner_text("#test-results"))
+
+
+def edit_test_file(page: Any, name: str, old: str, new: str) -> None:
+    page.select_option("#pick-test", f"processes/{PROCESS}/tests/{name}")
+    text = page.input_value("#test-text")
+    assert text.count(old) == 1, name
+    page.fill("#test-text", text.replace(old, new))
+
+
+def test_change_a_decision_rule_fix_the_tests_deploy_and_migrate_the_open_batches(page: Any) -> None:
+    open_editor(page)
+
+    # The age limit becomes "under max_age" instead of "up to max_age".
+    page.click("[data-tab=decisions]")
+    page.wait_for_selector("body[data-dmn=ready]")
+    cell = page.locator(f"td[data-element-id={AGE_CELL}] [contenteditable]")
+    assert cell.inner_text().strip() == "> conditions['max_age']"
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(">= conditions['max_age']")
+    page.click(".dmn-decision-table-container h3, .decision-table-name", force=True)  # leave the cell
+    assert page.is_visible(".dmn-editor .bjs-powered-by")
+    screenshot(page, "designer-3-decision-changed")
+
+    results = run_tests(page)
+    assert "FAIL qualification drops" in results
+    assert "FAIL qualification on 28 Feb" in results
+    assert re.search(r"\b21 passed, 2 failed", results), results
+    screenshot(page, "designer-4-tests-fail")
+
+    # The tests' boundary cases move with the rule: the maximum they set is now one year higher.
+    edit_test_file(page, "qualification_conditions.test.yaml", "max_age: 34", "max_age: 35")
+    edit_test_file(page, "qualification_leap_day_eve.test.yaml", "max_age: 34", "max_age: 35")
+    results = run_tests(page)
+    assert "FAIL" not in results and "23 passed, 0 failed" in results, results
+
+    page.click("[data-tab=deploy]")
+    page.fill("#deploy-why", "Age limit: under the maximum age from 2027 / 年龄上限改为不含")
+    page.click("#deploy")
+    page.wait_for_selector("body[data-deploy=done]", timeout=60_000)
+    assert "Deployed as version 2" in page.inner_text("#deploy-status")
+    screenshot(page, "designer-5-deployed")
+
+    page.click("#deployed-versions-link")
+    page.wait_for_selector("body[data-diff=ready]")
+    assert "Age limit" in page.inner_text("tr[data-version='2'] .why")
+    for side in ("a", "b"):  # both diagrams mark the task calling the changed decision and the edits
+        for element in ("check_conditions", "open_batch", CONDITION_FLOW):
+            marked = page.locator(f"#diagram-{side} .djs-element.cf-changed[data-element-id={element}]")
+            assert marked.count() == 1, (side, element)
+    assert page.locator(f"#change-list li[data-element={AGE_CELL.rsplit('_', 1)[0]}]").count() >= 1
+    assert page.locator(".diff-diagram .bjs-powered-by").count() == 2
+    screenshot(page, "designer-6-diff")
+
+    page.click(".designer-nav a:has-text('Migrate cases')")
+    group = page.locator(".migration-group[data-version='1']")
+    open_batches = group.locator("input[name=case]").count()
+    assert open_batches >= 3  # the demo's batches at the opinions, the exam and just opened
+    group.locator("[data-select-all]").check()
+    page.click("#dry-run")
+    checks = page.locator("#check-table tbody tr")
+    assert checks.count() == open_batches
+    assert page.locator("#check-table tr[data-can-move=yes]").count() == open_batches
+    screenshot(page, "designer-7-dry-run")
+    page.fill("#migrate-why", "Batches still open follow the new age rule")
+    page.click("#migrate")
+    page.wait_for_selector("#result-table")
+    assert page.locator("#result-table tr[data-moved=yes]").count() == open_batches
+    assert page.locator(".migration-group[data-version='1']").count() == 0
+    assert page.locator(".migration-group[data-version='2'] input[name=case]").count() == open_batches
+    screenshot(page, "designer-8-migrated")

@@ -419,6 +419,7 @@ def migrate(process_id: str) -> Any:
         results = migration.migrate_cases(
             web().db, web().clock, actor().user_id, chosen, target, request.form.get("why", "")
         )
+        rows = versions.list_versions(web().db, process_id)  # the running-case counts changed
     running = {
         r.hash: migration.cases_on_version(web().db, process_id, r.hash) for r in rows if r.running_cases
     }
