@@ -505,6 +505,16 @@
     });
   }
 
+  /** One line per result; FAIL lines stand out. */
+  function showLines(out, lines) {
+    out.textContent = "";
+    lines.forEach(function (line) {
+      var cls = /^FAIL /.test(line) ? "fail" : /^PASS /.test(line) ? "pass" : "";
+      out.appendChild(el("span", { class: "result-line " + cls, text: line }));
+      out.appendChild(document.createTextNode("\n"));
+    });
+  }
+
   async function runTests() {
     var status = document.getElementById("tests-status");
     var out = document.getElementById("test-results");
@@ -524,7 +534,7 @@
       }
       var results = answer.data.results;
       var passed = results.filter(function (r) { return r.passed; }).length;
-      out.textContent = resultLines(results).join("\n") + "\n" + passed + " " + text.passed + ", " + (results.length - passed) + " " + text.failedCount;
+      showLines(out, resultLines(results).concat([passed + " " + text.passed + ", " + (results.length - passed) + " " + text.failedCount]));
       out.classList.toggle("has-failures", passed < results.length);
       out.hidden = false;
       status.textContent = "";
@@ -560,7 +570,7 @@
       lines = answer.data.problems.map(function (p) { return p.file + ":" + (p.line || "") + ": " + (p.element || "-") + ": " + p.message; });
     }
     if (answer.data.results) { lines = lines.concat(resultLines(answer.data.results)); }
-    if (lines.length) { out.textContent = lines.join("\n"); out.hidden = false; }
+    if (lines.length) { showLines(out, lines); out.hidden = false; }
     body.dataset.deploy = "blocked";
   }
 
