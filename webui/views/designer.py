@@ -11,6 +11,7 @@ the answer lists the validation problems, which the script marks on the diagram 
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -178,10 +179,18 @@ def new_process() -> Any:
     return redirect(url_for("designer.edit", process_id=process_id))
 
 
+def safe_name(text: str, fallback: str) -> str:
+    """``"Order Handling (v2)"`` → ``"order_handling_v2"``: a file or process name a draft accepts."""
+    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or fallback
+    return name if name[0].isalpha() else f"{fallback}_{name}"
+
+
 @bp.post("/import")
 @designer_only
 def import_file() -> Any:
-    """Open a BPMN file made elsewhere: executable ones become a draft, drawings open for drawing only."""
+    """Open a BPMN file made elsewhere as a draft. An executable one becomes the draft of its process
+    (replacing that draft's diagram); one with nothing executable opens for drawing, under a process
+    id taken from the file name; a refused one is not kept, and the page names what was refused."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise Invalid(_("Choose a BPMN file to import."), fields={"file": _("required")})
@@ -189,21 +198,20 @@ def import_file() -> Any:
     if len(data) > MAX_UPLOAD_BYTES:
         raise Invalid(_("The file is larger than 2 MB."), fields={"file": upload.filename})
     report = interchange.import_model(data, upload.filename)
-    if report.status == "refused":
+    if report.status == interchange.REFUSED:
         return render_template("designer/import.html", report=report, filename=upload.filename), 422
-    process_id = (report.processes or [None])[0]
-    if not process_id:
-        return render_template("designer/import.html", report=report, filename=upload.filename), 422
-    name = Path(upload.filename).name
+    stem = Path(upload.filename).stem
+    process_id = report.processes[0] if report.processes else safe_name(stem, "drawing")
     try:
         files = {p: t for p, t in open_draft(process_id).files.items() if file_kind(p) != "bpmn"}
     except NotFound:  # a process new to cadreflow
         files = {}
+    name = safe_name(stem, "diagram") + ".bpmn"
     files[f"processes/{process_id}/{name}"] = data.decode("utf-8", errors="replace")
     save_draft(process_id, files)
     for message in report.messages:
         flash(message)
-    if report.status == "drawing_only":
+    if report.status == interchange.DRAWING_ONLY:
         flash(_("Nothing in this file is executable: it opens for drawing only."))
     return redirect(url_for("designer.edit", process_id=process_id))
 
