@@ -27,13 +27,22 @@ DRAWING = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
   <bpmn:process id="sketch" isExecutable="false">
     <bpmn:startEvent id="s" /><bpmn:task id="t" /><bpmn:endEvent id="e" />
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" /><bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e" />
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />
+    <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e" />
   </bpmn:process>
 </bpmn:definitions>
 """
-SERVICE = DRAWING.replace(b'isExecutable="false"', b'isExecutable="true"').replace(
-    b'<bpmn:task id="t" />', b'<bpmn:serviceTask id="call_erp" />'
-).replace(b'targetRef="t"', b'targetRef="call_erp"').replace(b'sourceRef="t"', b'sourceRef="call_erp"')
+SERVICE = (
+    DRAWING.replace(b'isExecutable="false"', b'isExecutable="true"')
+    .replace(b'<bpmn:task id="t" />', b'<bpmn:serviceTask id="call_erp" />')
+    .replace(b'targetRef="t"', b'targetRef="call_erp"')
+    .replace(b'sourceRef="t"', b'sourceRef="call_erp"')
+)
+
+
+def script_json(html: str, element_id: str) -> str:
+    """The text of the page's ``<script type="application/json" id=...>``."""
+    return html.split(f'<script type="application/json" id="{element_id}">', 1)[1].split("</script>", 1)[0]
 
 
 class Designer:
@@ -47,9 +56,12 @@ class Designer:
         page = self.client.get(f"/designer/{process_id}/edit")
         assert page.status_code == 200
         html = page.get_data(as_text=True)
-        raw = html.split('<script type="application/json" id="draft-files">', 1)[1].split("</script>", 1)[0]
-        files: dict[str, str] = json.loads(raw)
+        files: dict[str, str] = json.loads(script_json(html, "draft-files"))
         return files
+
+    def new_process(self, process_id: str, name: str) -> Any:
+        form = {"process_id": process_id, "name": name, "csrf_token": self.csrf}
+        return self.client.post("/designer/new", data=form)
 
     def post(self, path: str, body: Any) -> Any:
         return self.client.post(path, json=body, headers={"X-CSRF-Token": self.csrf})
@@ -114,10 +126,9 @@ def test_the_form_preview_renders_the_schema_and_names_the_line_of_a_yaml_error(
 
 def test_a_new_process_is_tested_deployed_changed_compared_and_exported(web_app: Flask) -> None:
     designer = Designer(web_app)
-    response = designer.client.post(
-        "/designer/new", data={"process_id": "leave_request", "name": "Leave / 请假", "csrf_token": designer.csrf}
-    )
-    assert response.status_code == 302 and response.headers["Location"].endswith("/designer/leave_request/edit")
+    response = designer.new_process("leave_request", "Leave / 请假")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/designer/leave_request/edit")
     files = designer.files("leave_request")
     tests = designer.post("/designer/api/leave_request/tests", {"files": files}).get_json()
     assert tests["problems"] == [] and tests["results"] and all(r["passed"] for r in tests["results"])
@@ -137,7 +148,7 @@ def test_a_new_process_is_tested_deployed_changed_compared_and_exported(web_app:
 
     page = designer.client.get("/designer/leave_request/versions").get_data(as_text=True)
     assert "first rules" in page and "clearer name" in page
-    marks = json.loads(page.split('<script type="application/json" id="diff-data">', 1)[1].split("</script>")[0])
+    marks = json.loads(script_json(page, "diff-data"))
     assert marks == {"a": {"review": "changed"}, "b": {"review": "changed"}}
     assert 'data-element="review" data-change="changed"' in page
     diagram = designer.client.get("/designer/leave_request/versions/1/diagram.bpmn")
@@ -152,9 +163,7 @@ def test_a_new_process_is_tested_deployed_changed_compared_and_exported(web_app:
 
 def test_a_failing_process_test_blocks_the_deployment_and_says_which(web_app: Flask) -> None:
     designer = Designer(web_app)
-    designer.client.post(
-        "/designer/new", data={"process_id": "leave_check", "name": "Check / 核对", "csrf_token": designer.csrf}
-    )
+    designer.new_process("leave_check", "Check / 核对")
     files = designer.files("leave_check")
     test = next(p for p in files if p.endswith(".test.yaml"))
     files[test] = files[test].replace("finished: true", "finished: false")
@@ -200,9 +209,9 @@ def test_importing_a_drawing_opens_it_and_a_refused_file_names_the_element(web_a
 
 def test_the_designer_pages_in_chinese(web_app: Flask) -> None:
     client = sign_in(web_app, "gao_design")
-    headers = {"Accept-Language": "zh-CN,zh;q=0.9"}
-    assert "保存草稿" in client.get("/designer/reserve_selection/edit", headers=headers).get_data(as_text=True)
-    assert "迁移案件" in client.get("/designer/reserve_selection/migrate", headers=headers).get_data(as_text=True)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN,zh;q=0.9"
+    assert "保存草稿" in client.get("/designer/reserve_selection/edit").get_data(as_text=True)
+    assert "迁移案件" in client.get("/designer/reserve_selection/migrate").get_data(as_text=True)
 
 
 def test_every_designer_string_is_in_the_chinese_catalog() -> None:

@@ -428,6 +428,7 @@ def migrate(process_id: str) -> Any:
             web().db, web().clock, actor().user_id, chosen, target, request.form.get("why", "")
         )
         rows = versions.list_versions(web().db, process_id)  # the running-case counts changed
+        chosen = []
     running = {
         r.hash: migration.cases_on_version(web().db, process_id, r.hash) for r in rows if r.running_cases
     }

@@ -345,6 +345,7 @@
     var table = dmnModeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
     if (table) { await dmnModeler.open(table); }
     dmnOpened = path;
+    markDmnProblems();
     body.dataset.dmn = "ready";
   }
 
@@ -434,6 +435,20 @@
     });
   }
 
+  /** Problems of the open decision file: its cells (by entry id) or whole rows (by rule id) outlined. */
+  function markDmnProblems() {
+    var holder = document.getElementById("dmn-editor");
+    holder.querySelectorAll(".cf-problem-cell").forEach(function (cell) { cell.classList.remove("cf-problem-cell"); });
+    problems.forEach(function (p) {
+      if (!p.element || p.file !== dmnOpened) { return; }
+      var id = window.CSS && CSS.escape ? CSS.escape(p.element) : p.element;
+      holder.querySelectorAll('[data-element-id="' + id + '"], [data-row-id="' + id + '"]').forEach(function (cell) {
+        cell.classList.add("cf-problem-cell");
+        cell.title = p.message;
+      });
+    });
+  }
+
   function selectElement(id) {
     showTab("diagram");
     var element = modeler.get("elementRegistry").get(id);
@@ -461,6 +476,7 @@
     document.getElementById("problem-count").textContent = problems.length ? "(" + problems.length + ")" : "";
     section.hidden = problems.length === 0;
     markProblems();
+    if (dmnOpened) { markDmnProblems(); }
     if (selected) { fillSideForm(selected); }
   }
 
@@ -559,6 +575,13 @@
         ? text.deployed + " " + v.version + " (" + String(v.hash).slice(0, 12) + "). "
         : v.message + ". "));
       status.appendChild(el("a", { href: answer.data.versions_url, id: "deployed-versions-link", text: text.versions }));
+      var results = v.results || [];
+      if (results.length) { // the tests the deployment ran
+        showLines(out, resultLines(results).concat([results.length + " " + text.passed + ", 0 " + text.failedCount]));
+        out.hidden = false;
+      }
+      dirty = false;
+      document.getElementById("save-status").textContent = "";
       body.dataset.deploy = "done";
       return;
     }

@@ -8,7 +8,9 @@
 (function () {
   "use strict";
 
-  var READABLE = 0.75;
+  var READABLE = 0.75; // labels are readable from this scale up
+  var MIN_SCALE = 0.45; // below it, framing all the changes shows none of them well
+  var PAD = 60;
   var marks = JSON.parse(document.getElementById("diff-data").textContent);
 
   async function show(container) {
@@ -25,21 +27,45 @@
     return viewer;
   }
 
-  /** Fit; if that is too small to read, a readable scale centred on the first marked element. */
+  /**
+   * Fit the whole diagram if it is readable so; else frame every marked element (at most at a
+   * readable scale, never below MIN_SCALE); if they lie too far apart, centre on the first.
+   */
   function frame(viewer, side) {
     var canvas = viewer.get("canvas");
     canvas.zoom("fit-viewport", "auto");
     if (canvas.zoom() >= READABLE) { return; }
     var registry = viewer.get("elementRegistry");
-    var first = Object.keys(marks[side] || {}).map(function (id) { return registry.get(id); })
-      .filter(function (e) { return e && e.width; })[0];
+    var marked = Object.keys(marks[side] || {}).map(function (id) { return registry.get(id); })
+      .filter(function (e) { return e && (e.width || e.waypoints); });
     var outer = canvas.viewbox().outer;
-    var width = outer.width / READABLE;
-    var height = outer.height / READABLE;
     var inner = canvas.viewbox().inner;
-    var cx = first ? first.x + first.width / 2 : inner.x + width / 2;
-    var cy = first ? first.y + first.height / 2 : inner.y + height / 2;
-    canvas.viewbox({ x: cx - width / 2, y: cy - height / 2, width: width, height: height });
+    var box = bounds(marked) || { x: inner.x, y: inner.y, width: outer.width, height: outer.height };
+    var scale = Math.min(READABLE, (outer.width - 2 * PAD) / box.width, (outer.height - 2 * PAD) / box.height);
+    if (scale < MIN_SCALE) {
+      box = bounds(marked.slice(0, 1));
+      scale = READABLE;
+    }
+    var width = outer.width / scale;
+    var height = outer.height / scale;
+    canvas.viewbox({
+      x: box.x + box.width / 2 - width / 2, y: box.y + box.height / 2 - height / 2, width: width, height: height,
+    });
+  }
+
+  function bounds(elements) {
+    if (!elements.length) { return null; }
+    var xs = [];
+    var ys = [];
+    elements.forEach(function (e) {
+      (e.waypoints || [{ x: e.x, y: e.y }, { x: e.x + e.width, y: e.y + e.height }]).forEach(function (point) {
+        xs.push(point.x);
+        ys.push(point.y);
+      });
+    });
+    var x = Math.min.apply(null, xs);
+    var y = Math.min.apply(null, ys);
+    return { x: x, y: y, width: Math.max(Math.max.apply(null, xs) - x, 1), height: Math.max(Math.max.apply(null, ys) - y, 1) };
   }
 
   function couple(one, other) {
