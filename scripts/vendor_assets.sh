@@ -53,6 +53,20 @@ css_urls() {
         | grep -v '^data:' | sort -u || true
 }
 
+# copy_css_urls SRC_PACKAGE_DIR DEST_FOLDER CSS... : the files each stylesheet references (fonts).
+copy_css_urls() {
+    local src="$1" folder="$2"
+    shift 2
+    local css base ref
+    for css in "$@"; do
+        base="$(dirname "$css")"
+        while IFS= read -r ref; do
+            [ -n "$ref" ] || continue
+            copy "$src" "$folder" "$(realpath -m --relative-to="$src" "$src/$base/$ref")"
+        done < <(css_urls "$src/$css")
+    done
+}
+
 rm -rf "$DEST"
 mkdir -p "$DEST"
 
@@ -65,14 +79,7 @@ copy "$pkg" bpmn-js LICENSE \
     dist/assets/diagram-js.css \
     dist/assets/bpmn-js.css \
     dist/assets/bpmn-font/css/bpmn-embedded.css
-for css in dist/assets/diagram-js.css dist/assets/bpmn-js.css dist/assets/bpmn-font/css/bpmn-embedded.css; do
-    base="$(dirname "$css")"
-    while IFS= read -r ref; do
-        [ -n "$ref" ] || continue
-        file="$(realpath -m --relative-to="$pkg" "$pkg/$base/$ref")"
-        copy "$pkg" bpmn-js "$file"
-    done < <(css_urls "$pkg/$css")
-done
+copy_css_urls "$pkg" bpmn-js dist/assets/diagram-js.css dist/assets/bpmn-js.css dist/assets/bpmn-font/css/bpmn-embedded.css
 
 # dmn-js: the modeler (the designer's decision tables); it defines the global DmnJS.
 pkg="$(fetch "$DMN_JS")"
@@ -81,14 +88,8 @@ DMN_CSS="dist/assets/diagram-js.css dist/assets/dmn-js-shared.css dist/assets/dm
     dist/assets/dmn-js-literal-expression.css dist/assets/dmn-font/css/dmn-embedded.css"
 # shellcheck disable=SC2086  # the list is split on purpose
 copy "$pkg" dmn-js LICENSE dist/dmn-modeler.production.min.js $DMN_CSS
-for css in $DMN_CSS; do
-    base="$(dirname "$css")"
-    while IFS= read -r ref; do
-        [ -n "$ref" ] || continue
-        file="$(realpath -m --relative-to="$pkg" "$pkg/$base/$ref")"
-        copy "$pkg" dmn-js "$file"
-    done < <(css_urls "$pkg/$css")
-done
+# shellcheck disable=SC2086
+copy_css_urls "$pkg" dmn-js $DMN_CSS
 
 pkg="$(fetch "$CHART_JS")"
 copy "$pkg" chart.js LICENSE.md dist/chart.umd.min.js
