@@ -82,7 +82,9 @@ def validate(paths: tuple[Path, ...]) -> None:
 @click.option(
     "--as", "actor", default="cli", show_default=True, help="Who deploys (recorded with the version)."
 )
-@click.option("--why", "--note", "note", default="", help="Why this version is deployed (--note: the old name).")
+@click.option(
+    "--why", "--note", "note", default="", help="Why this version is deployed (--note: the old name)."
+)
 @click.pass_context
 @friendly_errors
 def deploy(ctx: click.Context, path: Path, actor: str, note: str) -> None:

@@ -81,10 +81,18 @@ class DefinitionError(Invalid):
 
     file: str = ""
     line: int | None = None
+    rule: str | None = None  # the lint rule that found it (e.g. ``lane-role``); None for other checks
 
     def location(self) -> str:
         line = "" if self.line is None else str(self.line)
-        return f"{self.file}:{line}: {self.element_id or '-'}: {self.message}"
+        rule = f"[{self.rule}] " if self.rule else ""
+        return f"{self.file}:{line}: {self.element_id or '-'}: {rule}{self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error shape plus where in which file, and the rule (to mark it on the diagram)."""
+        out = super().to_dict()
+        out.update(file=self.file, line=self.line, rule=self.rule)
+        return out
 
     def __str__(self) -> str:
         return self.location()

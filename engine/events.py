@@ -23,8 +23,9 @@ TASK_UNCLAIMED = "task.unclaimed"
 TASK_COMPLETED = "task.completed"
 TIMER_FIRED = "timer.fired"
 MESSAGE_RECEIVED = "message.received"
-# A designer moved the case to another version of its process (payload: from/to hashes, versions, why);
-# re-execution calls engine.bpmn.migration.migrate_runtime with the target's specs.
+# A designer moved the case to another version of its process. Payload: from_hash, from_version,
+# definition_hash and version (the target, named as in case.started), why. Re-execution applies it
+# with engine.designer.migration.migrate_in_session (which calls engine.bpmn.migration.migrate_runtime).
 CASE_MIGRATED = "case.migrated"
 # Outputs: what the engine did in response, recorded for readers (timeline, audit, explanations).
 AUTOMATIC_COMPLETED = "automatic.completed"

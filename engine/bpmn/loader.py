@@ -46,6 +46,7 @@ from engine.bpmn.validation.decisions import SUPPORTED_HIT_POLICIES, check_dmn
 from engine.bpmn.validation.expressions import check_bpmn_code
 from engine.bpmn.validation.forms import MAX_FORM_NODES, FormCache
 from engine.bpmn.validation.guard import Guard
+from engine.bpmn.validation.lint import check_flow_rules
 from engine.bpmn.validation.problems import BPMN_NS, NS, SPIFF_NS, Doc, Problems
 from engine.bpmn.validation.references import check_references, check_top, top_candidates
 from engine.bpmn.validation.schema import MAX_XSD_ERRORS, check_schema
@@ -170,6 +171,11 @@ def _run_checks(
                 check_bpmn_code(doc, problems)
             else:
                 check_dmn(doc, problems)
+    # Lint rules over the flow graph need every form and decision of the folder read first.
+    for doc in parsed:
+        if doc.kind == "bpmn":
+            with Guard(problems, docs, doc, "lint failed"):
+                check_flow_rules(doc, parsed, forms, problems)
     return top, tasks, forms
 
 

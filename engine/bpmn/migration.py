@@ -49,7 +49,7 @@ def _workflows(runtime: CaseRuntime, target: Specs) -> list[tuple[Any, Any, Work
 def migration_problems(runtime: CaseRuntime, target: Specs) -> list[str]:
     """Why this instance cannot move to ``target`` (empty: it can), one sentence per reason."""
     reasons: list[str] = []
-    for workflow, new_spec, diff, label in _workflows(runtime, target):
+    for workflow, _new_spec, diff, label in _workflows(runtime, target):
         if diff is None:
             if not workflow.is_completed():
                 reasons.append(f"{label} is running but does not exist in the target version")
@@ -61,7 +61,9 @@ def migration_problems(runtime: CaseRuntime, target: Specs) -> list[str]:
             element = _element_id(task)
             if new is None:
                 if task.has_state(_LIVE):
-                    reasons.append(f"it is at {element} ({_state_name(task)}), which the target version removes")
+                    reasons.append(
+                        f"it is at {element} ({_state_name(task)}), which the target version removes"
+                    )
                 elif task.has_state(TaskState.COMPLETED) and getattr(task.task_spec, "bpmn_id", None):
                     reasons.append(f"it has passed {element}, which the target version removes")
             elif task.has_state(_LIVE) and type(new) is not type(task.task_spec):
@@ -87,7 +89,9 @@ def _move(workflow: Any, new_spec: Any, diff: WorkflowDiff) -> None:
         task.task_spec._predict(task, mask=_PREDICTED | TaskState.FUTURE)
 
 
-def migrate_runtime(runtime: CaseRuntime, target: Specs, now: datetime, seed: str) -> tuple[CaseRuntime, StepOutcome]:
+def migrate_runtime(
+    runtime: CaseRuntime, target: Specs, now: datetime, seed: str
+) -> tuple[CaseRuntime, StepOutcome]:
     """The instance moved onto ``target``, and what the engine then did on its own.
 
     Raises :class:`Conflict` naming the reasons when it cannot move (:func:`migration_problems`).

@@ -486,6 +486,9 @@ _GUARDS: dict[str, Any] = {
 _EXEC_BASE: dict[str, Any] = {"__builtins__": _BUILTINS, **_GUARDS, "_getattr_": _guarded_getattr, **HELPERS}
 _EVAL_BASE: dict[str, Any] = {"__builtins__": _BUILTINS, **_GUARDS, "_getattr_": _readonly_getattr, **HELPERS}
 _RESERVED = frozenset(_EXEC_BASE) | {"optional"}
+# Names every script and expression can use without defining them (builtins and helpers): the lint
+# rule on variables read before they are written does not count them as variables.
+PREDEFINED_NAMES: frozenset[str] = frozenset(_BUILTINS) | frozenset(HELPERS)
 
 
 def _optional(context: Mapping[str, Any]) -> Callable[..., Any]:

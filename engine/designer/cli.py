@@ -16,7 +16,9 @@ import click
 from engine.clock import SystemClock
 
 
-def register(main: click.Group, friendly_errors: Callable[[Any], Any], database: Callable[[Any], Any]) -> None:
+def register(
+    main: click.Group, friendly_errors: Callable[[Any], Any], database: Callable[[Any], Any]
+) -> None:
     """Add ``versions``, ``diff``, ``export`` and ``migrate`` to ``main``."""
 
     @main.command()

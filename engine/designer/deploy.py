@@ -84,9 +84,7 @@ def _draft_files(db: Database, process_id: str) -> tuple[Files, Files]:
         return json.loads(row.files_json), deployed_forms(session)
 
 
-def run_tests_on_files(
-    db: Database, process_id: str, files: Files, forms: Files
-) -> list[TestResult]:
+def run_tests_on_files(db: Database, process_id: str, files: Files, forms: Files) -> list[TestResult]:
     """Run the process tests of a file set against that file set (it must validate)."""
     bundle = load_bundle(process_id, files, forms)
     runner = ProcessTestRunner(bundles=[bundle, *_other_bundles(db, process_id)])

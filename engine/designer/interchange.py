@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bpmn.validation.guard import Guard
-from engine.bpmn.validation.problems import NS, Doc, Problems, bpmn_tag, lname, line_of
+from engine.bpmn.validation.problems import NS, Doc, Problems, bpmn_tag, line_of, lname
 from engine.bpmn.validation.references import is_executable
 from engine.bpmn.validation.schema import check_schema
 from engine.bpmn.validation.spiff_parse import semantic_parse
@@ -88,9 +88,10 @@ def _unsupported(doc: Doc, processes: list[Any]) -> list[DefinitionError]:
     return found
 
 
-def import_model(xml: bytes, filename: str) -> ImportReport:
+def import_model(xml: bytes, filename: str, decisions: dict[str, bytes] | None = None) -> ImportReport:
     """Open a BPMN file from another modeler: ``executable``, ``drawing_only`` or ``refused`` (naming
-    the element). Never raises for bad input: everything wrong is in the report."""
+    the element). ``decisions`` are DMN files ({name: content}) its business rule tasks call. Never
+    raises for bad input: everything wrong is in the report."""
     problems = Problems()
     doc = Doc(display=filename, key=filename, kind="bpmn", data=xml)
     doc.root = parse_xml(xml, filename, problems)
@@ -98,7 +99,9 @@ def import_model(xml: bytes, filename: str) -> ImportReport:
         return _refused(doc, problems.items, [])
     doc.index()
     if lname(doc.root) != "definitions" or doc.root.tag != bpmn_tag("definitions"):
-        problems.add(filename, line_of(doc.root), None, f"not a BPMN 2.0 file (root element {lname(doc.root)})")
+        problems.add(
+            filename, line_of(doc.root), None, f"not a BPMN 2.0 file (root element {lname(doc.root)})"
+        )
         return _refused(doc, problems.items, [])
     with Guard(problems, [doc], doc, "XSD validation failed"):
         check_schema(doc, problems)
@@ -120,8 +123,17 @@ def import_model(xml: bytes, filename: str) -> ImportReport:
     unsupported = _unsupported(doc, executable)
     if unsupported:
         return _refused(doc, unsupported, ids)
-    with Guard(problems, [doc], doc, "SpiffWorkflow could not parse the model"):
-        semantic_parse([doc], None, problems)
+    dmn_docs = []
+    for name, data in sorted((decisions or {}).items()):
+        dmn = Doc(display=name, key=name, kind="dmn", data=data)
+        dmn.root = parse_xml(data, name, problems)
+        if dmn.root is not None:
+            dmn.index()
+            dmn_docs.append(dmn)
+    if problems.items:
+        return _refused(doc, problems.items, ids)
+    with Guard(problems, [doc, *dmn_docs], doc, "SpiffWorkflow could not parse the model"):
+        semantic_parse([doc, *dmn_docs], None, problems)
     if problems.items:
         return _refused(doc, problems.items, ids)
     return ImportReport(

@@ -12,6 +12,8 @@ that cannot move are not touched and are reported with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +24,7 @@ from engine.cases import after_step, append_input, lock_case, restore
 from engine.clock import Clock
 from engine.definitions import Definition, get_definition
 from engine.designer.drafts import require_designer
-from engine.errors import CadreflowError, Invalid, NotFound
+from engine.errors import CadreflowError, Conflict, Invalid, NotFound
 from engine.store.db import Database
 from engine.store.models import Case, DefinitionVersion, HumanTask
 
@@ -66,7 +68,9 @@ def _check(session: Session, case: Case | None, case_id: str, target: Definition
         return MigrationCheck(case_id, False, "no such case")
     version, target_version = _version(session, case.definition_hash), _version(session, target.hash)
     if case.process_id != target.process_id:
-        return MigrationCheck(case_id, False, f"the case runs {case.process_id}, not {target.process_id}", version)
+        return MigrationCheck(
+            case_id, False, f"the case runs {case.process_id}, not {target.process_id}", version
+        )
     if case.status != "running":
         return MigrationCheck(case_id, False, f"the case is {case.status}", version)
     if case.definition_hash == target.hash:
@@ -84,22 +88,30 @@ def cases_on_version(db: Database, process_id: str, version_hash: str) -> list[s
         return list(
             session.scalars(
                 select(Case.id)
-                .where(Case.process_id == process_id, Case.definition_hash == version_hash, Case.status == "running")
+                .where(
+                    Case.process_id == process_id,
+                    Case.definition_hash == version_hash,
+                    Case.status == "running",
+                )
                 .order_by(Case.started_at, Case.id)
             )
         )
 
 
 def plan_migration(db: Database, case_ids: list[str], target_hash: str) -> list[MigrationCheck]:
-    """Dry run: for every case, whether it can move to version ``target_hash`` and why not. Changes nothing."""
+    """Dry run: for every case, whether it can move to version ``target_hash`` and why not.
+
+    Changes nothing."""
     with db.read() as session:
         target = get_definition(session, _target(session, target_hash).hash)
         return [_check(session, session.get(Case, cid), cid, target) for cid in dict.fromkeys(case_ids)]
 
 
 def _refresh_ready_rows(session: Session, case: Case, target: Definition) -> None:
-    """Ready inbox rows keep their task ids across a migration; their name, role and form follow the target."""
-    for row in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "ready")):
+    """Ready inbox rows keep their task ids across a migration; name, role and form follow the target."""
+    for row in session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "ready")
+    ):
         info = target.user_tasks.get(row.element_id)
         if info is not None:
             row.name, row.role, row.form_key = info.name, info.lane or row.role, info.form_key or row.form_key
@@ -129,7 +141,9 @@ def migrate_cases(
     return results
 
 
-def _migrate_one(db: Database, clock: Clock, user: str, case_id: str, target_hash: str, why: str) -> MigrationResult:
+def _migrate_one(
+    db: Database, clock: Clock, user: str, case_id: str, target_hash: str, why: str
+) -> MigrationResult:
     with db.write() as session:
         case = session.get(Case, case_id)
         if case is not None:
@@ -138,23 +152,42 @@ def _migrate_one(db: Database, clock: Clock, user: str, case_id: str, target_has
         check = _check(session, case, case_id, target)
         if not check.can_move or case is None:
             return MigrationResult(case_id, False, check.reason)
-        source = get_definition(session, case.definition_hash)
-        runtime = restore(session, case, source)
-        now = max(clock.now(), case.updated_at)
         payload = {
-            "from_hash": source.hash,
-            "from_version": _version(session, source.hash),
-            "to_hash": target.hash,
-            "to_version": _version(session, target.hash),
+            "from_hash": case.definition_hash,
+            "from_version": _version(session, case.definition_hash),
+            "definition_hash": target.hash,
+            "version": _version(session, target.hash),
             "why": why,
         }
-        seed = append_input(session, case, events.CASE_MIGRATED, now, user, payload)
-        seq = case.last_seq
-        moved, outcome = migrate_runtime(runtime, target.specs, now, seed)
-        case.definition_hash = target.hash
-        _refresh_ready_rows(session, case, target)
-        after_step(session, case, target, moved, outcome, now)
+        seq = migrate_in_session(session, case, target, user, max(clock.now(), case.updated_at), payload)
         return MigrationResult(case_id, True, check.reason, seq)
+
+
+def migrate_in_session(
+    session: Session, case: Case, target: Definition, actor: str, at: datetime, payload: dict[str, Any]
+) -> int:
+    """Apply one ``case.migrated`` event to a locked case; return the event's seq.
+
+    This is the step both the live migration and re-execution of a log run: it appends the input
+    event with ``payload`` (``from_hash``, ``from_version``, ``definition_hash`` — the target —,
+    ``version``, ``why``), moves the restored instance with
+    :func:`engine.bpmn.migration.migrate_runtime` (time ``at``, seed ``<case>/<seq>``), pins the case
+    to the target and brings the projections up to date through ``after_step``.
+    """
+    if payload.get("from_hash") != case.definition_hash or payload.get("definition_hash") != target.hash:
+        raise Conflict(
+            f"the case runs {case.definition_hash[:12]}, not the migration's source "
+            f"{str(payload.get('from_hash'))[:12]}",
+            case_id=case.id,
+        )
+    runtime = restore(session, case, get_definition(session, case.definition_hash))
+    seed = append_input(session, case, events.CASE_MIGRATED, at, actor, payload)
+    seq = case.last_seq
+    moved, outcome = migrate_runtime(runtime, target.specs, at, seed)
+    case.definition_hash = target.hash
+    _refresh_ready_rows(session, case, target)
+    after_step(session, case, target, moved, outcome, at)
+    return seq
 
 
 def resolve_target(db: Database, ref: str, process_id: str | None, case_ids: list[str]) -> tuple[str, str]:
@@ -169,7 +202,9 @@ def resolve_target(db: Database, ref: str, process_id: str | None, case_ids: lis
             case = session.get(Case, case_ids[0])
             process_id = case.process_id if case is not None else None
         if process_id is None:
-            rows = session.scalars(select(DefinitionVersion).where(DefinitionVersion.hash.startswith(ref))).all()
+            rows = session.scalars(
+                select(DefinitionVersion).where(DefinitionVersion.hash.startswith(ref))
+            ).all()
             if len(rows) != 1 or len(ref) < 6:
                 raise Invalid(f"no single version with hash {ref}; give --process", fields={"to": ref})
             return rows[0].process_id, rows[0].hash

@@ -36,7 +36,8 @@ targetNamespace="http://cadreflow.example/bpmn" exporter="cadreflow" exporterVer
           <spiffworkflow:property name="formJsonSchemaFilename" value="{form}" />
           <spiffworkflow:property name="dueIn" value="P7D" />
         </spiffworkflow:properties>
-        <spiffworkflow:instructionsForEndUser>Review and decide. / 审核并作出决定。</spiffworkflow:instructionsForEndUser>
+        <spiffworkflow:instructionsForEndUser>Review and decide. / 审核并作出决定。\
+</spiffworkflow:instructionsForEndUser>
       </bpmn:extensionElements>
       <bpmn:incoming>flow_start_to_review</bpmn:incoming>
       <bpmn:outgoing>flow_review_to_end</bpmn:outgoing>

@@ -114,7 +114,9 @@ def version_row(session: Session, process_id: str, ref: int | str) -> Definition
         row = session.scalars(query.where(DefinitionVersion.version == int(text))).first()
     else:
         if len(text) < 6:
-            raise Invalid("give a version number or at least 6 characters of its hash", fields={"version": text})
+            raise Invalid(
+                "give a version number or at least 6 characters of its hash", fields={"version": text}
+            )
         found = session.scalars(query.where(DefinitionVersion.hash.startswith(text))).all()
         if len(found) > 1:
             raise Invalid(f"hash prefix {text} is ambiguous", fields={"version": text})
@@ -189,13 +191,16 @@ def _diff_file(path: str, ma: dict[str, Any], mb: dict[str, Any]) -> tuple[list[
     for key in list(details):
         decision = _decision_of(key, ea)
         if decision and decision != key:
-            decisions.setdefault(decision, []).append(f"rule {key} changed" if key in ea and _local(
-                ea[key]["tag"]) == "rule" else f"{key} changed")
+            decisions.setdefault(decision, []).append(
+                f"rule {key} changed" if key in ea and _local(ea[key]["tag"]) == "rule" else f"{key} changed"
+            )
     for decision, notes in decisions.items():
         details.setdefault(decision, []).extend(notes)
+    gone_or_new = {c.element_id for c in added + removed}
     changed = [
         ElementChange(k, path, _local((ea.get(k) or eb.get(k) or {"tag": "?"})["tag"]), v)
         for k, v in sorted(details.items())
+        if k not in gone_or_new  # a removed rule's cells "moved" to the new rule: it is not also changed
     ]
     return added, removed, changed
 
@@ -211,7 +216,7 @@ def diff_files(process_id: str, files_a: Files, files_b: Files) -> tuple[list[El
         mb = _model(path, files_b.get(path, ""))
         if ma is None and mb is None:
             continue
-        empty = {"elements": {}, "flows": {}, "lanes": {}}
+        empty: dict[str, Any] = {"elements": {}, "flows": {}, "lanes": {}}
         a, r, c = _diff_file(path, ma or empty, mb or empty)
         added += a
         removed += r

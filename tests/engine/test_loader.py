@@ -414,7 +414,7 @@ def test_unquoted_timer_duration_is_refused(project: Path) -> None:
     line = line_of(text, "<bpmn:timeDuration>")
     assert locations(problems) == [
         (
-            f"{path}:{line}: wait: timer expression P7D is a bare ISO-8601 value; "
+            f"{path}:{line}: wait: [timer-quoted] timer expression P7D is a bare ISO-8601 value; "
             "timer expressions are Python, "
             'so quote it: "P7D" (or use a variable)'
         )
@@ -433,7 +433,9 @@ def test_user_task_in_no_lane_is_refused(project: Path) -> None:
     path, problems = load_demo(project, text)
     problem = only(problems)
     line = line_of(text, '<bpmn:userTask id="open_batch"')
-    assert problem.location().startswith(f"{path}:{line}: open_batch: user task is not in a lane; ")
+    assert problem.location().startswith(
+        f"{path}:{line}: open_batch: [lane-role] user task is not in a lane; "
+    )
 
 
 def test_user_task_in_a_lane_that_is_not_a_role_is_refused(project: Path) -> None:
@@ -448,7 +450,7 @@ def test_user_task_in_a_lane_that_is_not_a_role_is_refused(project: Path) -> Non
         .location()
         .startswith(
             f"{path}:{problems[0].line}: open_batch: "
-            "user task is in lane 'admin', which is not a role that may own tasks"
+            "[lane-role] user task is in lane 'admin', which is not a role that may own tasks"
         )
     )
 
@@ -458,7 +460,8 @@ def test_missing_form_file_is_reported_at_its_property(project: Path) -> None:
     path, problems = load_demo(project, text)
     line = line_of(text, "nope.schema.yaml")
     assert locations(problems) == [
-        f"{path}:{line}: open_batch: form file 'nope.schema.yaml' not found in {project / 'forms'}"
+        f"{path}:{line}: open_batch: [form-exists] "
+        f"form file 'nope.schema.yaml' not found in {project / 'forms'}"
     ]
 
 
@@ -473,7 +476,9 @@ def test_user_task_without_form_is_refused(project: Path) -> None:
     assert (
         only(problems)
         .location()
-        .startswith(f"{path}:{line}: review_batch: user task has no formJsonSchemaFilename property")
+        .startswith(
+            f"{path}:{line}: review_batch: [form-exists] user task has no formJsonSchemaFilename property"
+        )
     )
 
 
@@ -482,7 +487,7 @@ def test_form_path_traversal_is_refused(project: Path) -> None:
     path, problems = load_demo(project, text)
     assert only(problems).location() == (
         f"{path}:{line_of(text, 'passwd')}: open_batch: "
-        "formJsonSchemaFilename '../../etc/passwd.yaml' must be "
+        "[form-exists] formJsonSchemaFilename '../../etc/passwd.yaml' must be "
         "a plain file name in forms/, not a path"
     )
 

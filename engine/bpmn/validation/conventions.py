@@ -16,6 +16,7 @@ from engine.bpmn.validation.expressions import valid_duration
 from engine.bpmn.validation.forms import FormCache, load_form
 from engine.bpmn.validation.problems import BPMN_NS, NS, Doc, Problems, bpmn_tag, line_of, spiff_tag
 from engine.bpmn.validation.references import CONTAINER_TAGS
+from engine.bpmn.validation.rules import FORM_EXISTS, LANE_ROLE
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 DUE_PROPERTY = "dueIn"
@@ -122,13 +123,17 @@ def check_user_tasks(
         lane = _lane_of(task, lanes)
         if lane is None:
             problems.at(
-                doc, task, f"user task is not in a lane; put it in a lane named after a role ({role_list})"
+                doc,
+                task,
+                f"user task is not in a lane; put it in a lane named after a role ({role_list})",
+                rule=LANE_ROLE,
             )
         elif lane not in roles:
             problems.at(
                 doc,
                 task,
                 f"user task is in lane '{lane}', which is not a role that may own tasks ({role_list})",
+                rule=LANE_ROLE,
             )
 
         form_key = props.get(FORM_PROPERTY)
@@ -138,23 +143,30 @@ def check_user_tasks(
                 task,
                 f"user task has no {FORM_PROPERTY} property (every user task needs a "
                 "form: a JSON Schema in YAML under forms/)",
+                rule=FORM_EXISTS,
             )
         else:
             key_problem = _form_key_problem(form_key)
             if key_problem:
-                problems.at(doc, prop_els[FORM_PROPERTY], key_problem)
+                problems.at(doc, prop_els[FORM_PROPERTY], key_problem, rule=FORM_EXISTS)
             elif form_key not in forms.loaded:
                 path = forms.forms_dir / form_key
                 if not path.is_file():
                     problems.at(
-                        doc, prop_els[FORM_PROPERTY], f"form file '{form_key}' not found in {forms.forms_dir}"
+                        doc,
+                        prop_els[FORM_PROPERTY],
+                        f"form file '{form_key}' not found in {forms.forms_dir}",
+                        rule=FORM_EXISTS,
                     )
                     forms.loaded[form_key] = (None, None)
                 else:
                     forms.loaded[form_key] = load_form(path, str(path), problems)
             elif forms.loaded[form_key][1] is None:
                 problems.at(
-                    doc, prop_els[FORM_PROPERTY], f"form file '{form_key}' not found in {forms.forms_dir}"
+                    doc,
+                    prop_els[FORM_PROPERTY],
+                    f"form file '{form_key}' not found in {forms.forms_dir}",
+                    rule=FORM_EXISTS,
                 )
 
         due_in = props.get(DUE_PROPERTY)

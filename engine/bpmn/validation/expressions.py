@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from engine.bpmn.validation.problems import BPMN_NS, NS, Doc, Problems, bpmn_tag, line_of, lname, spiff_tag
+from engine.bpmn.validation.rules import TIMER_QUOTED
 
 _GATEWAYS_WITH_CONDITIONS = {f"{{{BPMN_NS}}}{t}" for t in ("exclusiveGateway", "inclusiveGateway")}
 
@@ -112,6 +113,7 @@ def check_bpmn_code(doc: Doc, problems: Problems) -> None:
                     child,
                     f"timer expression {text} is a bare ISO-8601 value; timer "
                     f'expressions are Python, so quote it: "{text}" (or use a variable)',
+                    rule=TIMER_QUOTED,
                 )
                 continue
             check_code(doc, child, child.text, "eval", f"timer expression ({lname(child)})", problems)

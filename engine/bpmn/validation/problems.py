@@ -58,16 +58,21 @@ class Problems:
         self.items: list[DefinitionError] = []
         self._seen: set[tuple[str, int | None, str | None, str]] = set()
 
-    def add(self, file: str, line: int | None, element_id: str | None, message: str) -> None:
+    def add(
+        self, file: str, line: int | None, element_id: str | None, message: str, rule: str | None = None
+    ) -> None:
         key = (file, line, element_id, message)
         if key in self._seen:
             return
         self._seen.add(key)
-        self.items.append(DefinitionError(message=message, file=file, line=line, element_id=element_id))
+        self.items.append(
+            DefinitionError(message=message, file=file, line=line, element_id=element_id, rule=rule)
+        )
 
-    def at(self, doc: Doc, el: Any, message: str, line: int | None = None) -> None:
-        """Report at an element: its line (unless a finer one is given) and its owning element id."""
-        self.add(doc.display, line if line is not None else line_of(el), owner_id(el), message)
+    def at(self, doc: Doc, el: Any, message: str, line: int | None = None, rule: str | None = None) -> None:
+        """Report at an element: its line (unless a finer one is given) and its owning element id;
+        ``rule`` names the lint rule (:mod:`engine.bpmn.validation.rules`) when one found it."""
+        self.add(doc.display, line if line is not None else line_of(el), owner_id(el), message, rule)
 
     def __len__(self) -> int:
         return len(self.items)
