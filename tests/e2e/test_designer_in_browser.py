@@ -88,6 +88,18 @@ def test_edit_the_diagram_see_a_problem_at_its_element_and_fix_it(page: Any) -> 
     assert page.locator("#prop-problems li").count() >= 1
 
     set_field(page, "#prop-condition", "len(qualified) >= 1")
+
+    # The form of open_batch: its YAML edited, the preview follows.
+    page.click("[data-tab=forms]")
+    page.select_option("#pick-form", "forms/open_batch.schema.yaml")
+    page.wait_for_selector("#form-preview label:has-text('Batch name')")
+    text = page.input_value("#form-text")
+    page.fill(
+        "#form-text", text.replace("title: Batch name / 批次名称", "title: Name of the batch / 批次名称")
+    )
+    page.wait_for_selector("#form-preview label:has-text('Name of the batch')")
+    screenshot(page, "designer-2-form-preview")
+    page.click("[data-tab=diagram]")
     save(page)
     assert page.inner_text("#save-status") == "Saved, no problems."
     assert page.locator("#problems").is_hidden()
