@@ -34,10 +34,11 @@ from engine.bpmn.runtime import (
 from engine.canonical import GENESIS_HASH, canonical_json, content_hash, format_time
 from engine.clock import Clock, add_duration
 from engine.definitions import Definition, get_definition, latest_version
-from engine.directory import Actor, load_actor, unit_exists
+from engine.directory import Actor, load_actor
 from engine.drafts import delete_drafts
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ScriptError
 from engine.forms import validate_form
+from engine.references import ref_exists
 from engine.store.db import Database
 from engine.store.models import (
     Case,
@@ -507,16 +508,13 @@ def _validate(
             element_id=row.element_id,
         )
 
-    def ref_exists(kind: str, value: str) -> bool:
-        return unit_exists(session, value) if kind == "unit" else True
-
     try:
         return validate_form(
             schema,
             data,
             task_data=spiff_data,
             case_subjects=case_subjects(session, case.id),
-            ref_exists=ref_exists,
+            ref_exists=lambda kind, value: ref_exists(session, kind, value),
             element_id=row.element_id,
         )
     except Invalid as err:

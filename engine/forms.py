@@ -8,7 +8,8 @@ cadreflow keywords:
   ``check`` is a sandboxed Python expression over the task's data overlaid with the submitted form
   (optional fields left out are ``None``) and ``case_subjects`` (people the case is already about).
   Rules run only when the schema passes.
-* ``x-ref: unit`` on a string: the value must be the id of an existing unit.
+* ``x-ref: unit`` / ``x-ref: cadre`` on a string: a non-empty value must name an existing unit / a reserve
+  cadre whose file is open (``engine.references``); whether it may be empty is the schema's to say.
 
 Defaults (``default``) of absent properties are filled in before validation, so the workflow always
 sees every optional field. Every problem is reported at once, each under the field it is about
@@ -70,7 +71,7 @@ def _refs(schema: dict[str, Any], data: Any, path: str) -> Iterable[tuple[str, s
     """Yield (path, kind, value) for every value whose schema carries ``x-ref``."""
     if not isinstance(schema, dict):
         return
-    if "x-ref" in schema and isinstance(data, str):
+    if "x-ref" in schema and isinstance(data, str) and data:
         yield path, schema["x-ref"], data
     if isinstance(data, dict):
         for name, prop in (schema.get("properties") or {}).items():
@@ -84,6 +85,7 @@ def _refs(schema: dict[str, Any], data: Any, path: str) -> Iterable[tuple[str, s
 Evaluate = Callable[[str, dict[str, Any]], Any]
 _RULES = SandboxEnvironment()  # x-rules are designer code like scripts: the same sandbox
 RefExists = Callable[[str, str], bool]
+REF_NOUNS = {"unit": "unit", "cadre": "reserve cadre with an open file in the pool"}
 
 
 def validate_form(
@@ -112,7 +114,7 @@ def validate_form(
         fields.setdefault(_field_path(error), _message(error))
     for path, kind, value in _refs(schema, filled, ""):
         if not ref_exists(kind, value):
-            fields.setdefault(path, f"no {kind} with id {value!r}")
+            fields.setdefault(path, f"no {REF_NOUNS.get(kind, kind)} with id {value!r}")
     if fields:
         raise Invalid("the form has invalid fields", element_id=element_id, fields=fields)
 

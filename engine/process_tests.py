@@ -30,6 +30,7 @@ from engine.store.db import Database
 from engine.store.migrate import upgrade
 
 DEFAULT_CLOCK = datetime(2027, 1, 4, tzinfo=timezone.utc)
+CADRE_PROCESS, CADRE_ADMITTED = "reserve_cadre", "cadre_admitted"  # how a cadre's file opens
 STEP_KINDS = ("start", "complete", "claim", "advance", "message", "expect", "expect_error")
 
 
@@ -146,6 +147,26 @@ class Scenario:
                     if unit:
                         ensure_unit(session, unit)
                     grant(session, str(user_id), role_id, unit or None)
+        self._open_cadre_files(test.get("cadres") or [])
+
+    def _open_cadre_files(self, cadres: list[Any]) -> None:
+        """``cadres:`` — reserve cadres already in the pool: their files are opened the way admission
+        opens them (a ``reserve_cadre`` case started by the ``cadre_admitted`` message)."""
+        for cadre in cadres:
+            if not isinstance(cadre, dict) or not isinstance(cadre.get("candidate"), str):
+                raise ScenarioFailure("each of `cadres:` is a map with candidate, name and unit")
+            unit = str(cadre.get("unit", ""))
+            with self.db.write() as session:
+                ensure_unit(session, unit)
+            payload = {
+                "key": cadre["candidate"],
+                "candidate": cadre["candidate"],
+                "name": str(cadre.get("name", cadre["candidate"])),
+                "unit": unit,
+                "subjects": [cadre["candidate"]],
+            }
+            message = {"name": CADRE_ADMITTED, "data": payload}
+            cases.start_case(self.db, self.clock, self.actor("org_department"), CADRE_PROCESS, message)
 
     def _units_named(self) -> list[str]:
         units = [str(u) for u in self.test.get("units") or []]

@@ -21,7 +21,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.runtime import SCRIPT_ENGINE, CaseRuntime
@@ -29,8 +28,9 @@ from engine.cases import TaskView, task_view
 from engine.definitions import get_definition
 from engine.drafts import load_draft, visible_task
 from engine.errors import NotFound, ScriptError
+from engine.references import ref_choices
 from engine.store.db import Database
-from engine.store.models import Case, Snapshot, Unit
+from engine.store.models import Case, Snapshot
 
 PREFILL_KEY = "x-prefill"
 CHOICES_KEY = "x-choices"
@@ -106,13 +106,10 @@ def task_detail(db: Database, user_id: str, task_id: str) -> TaskDetail:
 
 
 def _reference_choices(session: Session, schema: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
-    """Choices for fields that name directory entries (``x-ref: unit``): every unit, by its names."""
-    paths = [path for path, kind in _ref_paths(schema, "") if kind == "unit"]
-    if not paths:
-        return {}
-    rows = session.scalars(select(Unit).order_by(Unit.id))
-    units = [(u.id, f"{u.id} · {u.name_en} / {u.id} · {u.name_zh}") for u in rows]
-    return {path: units for path in paths}
+    """Choices for fields that name entries (``x-ref``: every unit, every open cadre file)."""
+    paths = _ref_paths(schema, "")
+    by_kind = {kind: ref_choices(session, kind) for kind in dict.fromkeys(kind for _path, kind in paths)}
+    return {path: by_kind[kind] for path, kind in paths}
 
 
 def _ref_paths(schema: Any, path: str) -> list[tuple[str, str]]:

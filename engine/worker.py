@@ -1,4 +1,5 @@
-"""The worker: fires due timers with the real clock and delivers messages between cases.
+"""The worker: fires due timers with the real clock, delivers messages between cases and runs recurring
+work (``engine.schedules``: the biennial pool adjustment).
 
 Several workers (processes or machines) may run against one PostgreSQL database: each firing claims
 its timer row with ``SELECT ... FOR UPDATE SKIP LOCKED`` and marks it fired in the same transaction
@@ -16,6 +17,7 @@ from types import FrameType
 from engine.cases import fire_due_timers
 from engine.clock import Clock
 from engine.messages import deliver_messages
+from engine.schedules import run_due_schedules
 from engine.store.db import Database
 
 
@@ -41,10 +43,11 @@ def run_worker(
         while not stopping:
             fired = fire_due_timers(db, clock.now())
             delivered = deliver_messages(db, clock)
+            scheduled = run_due_schedules(db, clock)
             total += fired
-            if fired or delivered:
-                emit(f"fired {fired} timer(s), delivered {delivered} message(s)")
-            busy = fired + delivered
+            if fired or delivered or scheduled:
+                emit(f"fired {fired} timer(s), delivered {delivered} message(s), ran {scheduled} schedule(s)")
+            busy = fired + delivered + scheduled
             if once and not busy:
                 break
             if not busy:

@@ -95,3 +95,12 @@ def test_test_command_exits_non_zero_on_a_failing_test(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.splitlines()[0].startswith("FAIL expects the impossible: step 2 (expect): ready:")
     assert result.output.splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_a_form_referring_to_an_unknown_kind_of_entry_is_refused_at_its_line(tmp_path: Path) -> None:
+    root = copy_project(
+        tmp_path, {"forms/supervision_triage.schema.yaml": [("x-ref: cadre", "x-ref: person")]}
+    )
+    result = CliRunner().invoke(main, ["validate", str(root / "processes")])
+    assert result.exit_code == 1
+    assert "supervision_triage.schema.yaml:22:" in result.output and "x-ref 'person'" in result.output

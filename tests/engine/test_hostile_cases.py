@@ -46,9 +46,10 @@ def _state(db: Database, case_id: str) -> tuple[int, str, list[str]]:
 @pytest.mark.parametrize(
     ("script", "error", "words"),
     [
-        ("while True:\n    pass", ScriptTimeout, "budget"),
-        ("x = open('/etc/passwd').read()", ScriptError, "open"),
-        ("x = [1][5]", ScriptError, "IndexError"),
+        # Each still assigns `total`, which the gateway after it reads (lint rule read-before-write).
+        ("while True:\n    pass\ntotal = 0", ScriptTimeout, "budget"),
+        ("total = open('/etc/passwd').read()", ScriptError, "open"),
+        ("total = [1][5]", ScriptError, "IndexError"),
     ],
     ids=["endless-loop", "file-access", "runtime-error"],
 )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -11,11 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from engine import cases, messages
+from engine.cadre_records import FINDING_MESSAGE as FINDING
+from engine.cadre_records import cadre_years, period_record
 from engine.clock import ManualClock
 from engine.demo import run_demo
 from engine.pool import open_adjustment, pool, shortlist
 from engine.store.db import Database
-from engine.store.models import Case
+from engine.store.models import Case, Event
 from engine.task_views import task_detail
 
 
@@ -87,3 +90,48 @@ def test_an_adjustment_below_target_opens_a_batch_with_the_missing_quota(tmp_pat
     batch = cases.get_case(db, opened_id)
     assert [t.element_id for t in batch.ready] == ["open_batch"]
     assert task_detail(db, "li_org", batch.ready[0].id).values == {"quota": 3}
+
+
+def test_the_adjustment_compiles_the_period_since_the_last_one_and_keeps_its_target(tmp_path: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'period.db'}")
+    run_demo(db, lambda _line: None)
+    first = open_adjustment(db, ManualClock(datetime(2027, 6, 1, tzinfo=timezone.utc)), "li_org", target=6)
+    records = first.data["cadre_records"]
+    assert sorted(records) == ["b01", "b03", "d03", "x01"] and first.data["period_start"] == ""
+    assert all(r["ratings_in_period"] == [] and r["best_rating_in_period"] == "" for r in records.values())
+    # Opened again later without a target: the period starts at the first one, the target is kept.
+    second = open_adjustment(db, ManualClock(datetime(2029, 6, 1, tzinfo=timezone.utc)), "li_org")
+    assert second.data["period_start"] == "2027-06-01" and second.data["target"] == 6
+
+
+def test_a_period_record_counts_only_what_was_recorded_in_the_period() -> None:
+    def row(seq: int, at: datetime, type_: str, payload: dict[str, Any]) -> Event:
+        return Event(case_id="k", seq=seq, type=type_, at=at, payload_json=json.dumps(payload))
+
+    def day(month: int) -> datetime:
+        return datetime(2028, month, 1, tzinfo=timezone.utc)
+
+    def assessed(rating: str, potential: str) -> dict[str, Any]:
+        return {"element_id": "confirm_assessment", "data": {"rating": rating, "potential": potential}}
+
+    def finding(kind: str) -> dict[str, Any]:
+        return {"name": FINDING, "data": {"finding": kind}}
+
+    log = [
+        row(1, day(1), "case.started", {}),
+        row(2, day(2), "task.completed", assessed("incompetent", "low")),
+        row(3, day(3), "message.received", finding("substantiated")),
+        row(4, day(5), "cycle.started", {}),
+        row(5, day(6), "task.completed", assessed("basically_competent", "high")),
+        row(6, day(7), "task.completed", assessed("competent", "medium")),
+        row(7, day(8), "message.received", finding("unsubstantiated")),
+        row(8, day(9), "task.completed", {"element_id": "review_placement", "data": {}}),
+    ]
+    record = period_record(log, since=day(4))
+    assert record.ratings == ("basically_competent", "competent") and record.best_rating == "competent"
+    assert (record.latest_potential, record.findings, record.findings_substantiated) == ("medium", 1, 0)
+    assert record.placements_reviewed == 1
+    years = cadre_years(log)
+    assert [len(y.findings) for y in years] == [1, 1] and years[1].assessment == {
+        "rating": "competent", "potential": "medium", "at": day(7)
+    }

@@ -54,3 +54,13 @@ def test_the_story_can_be_followed_in_the_pages(story_app: Flask) -> None:
         timeline.index("message.received") > timeline.index("cycle.started")
         and timeline[-1] == "case.finished"
     )
+
+
+def test_the_file_keeps_every_year_not_only_the_current_one(story_app: Flask) -> None:
+    """Year 1 closed when year 2 began: its talks and assessment left the case data but not the file."""
+    client = sign_in(story_app, "li_org")
+    doc = lxml.html.fromstring(client.get(f"/pool/{FOLLOWED}").get_data(as_text=True))
+    assert [tr.get("data-year") for tr in doc.xpath("//table[@id='years']/tbody/tr")] == ["2", "1"]
+    assert len(doc.xpath("//table[@id='talks-1']/tbody/tr")) == 4
+    assert doc.xpath("//table[@id='assessments-1']//tr[@data-rating]")[0].get("data-rating") == "excellent"
+    assert not doc.xpath("//table[@id='talks-2']")  # nothing recorded in year 2 before the appointment

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
@@ -90,6 +92,21 @@ def test_every_msgid_has_a_chinese_msgstr() -> None:
             assert sorted(PLACEHOLDER.findall(string)) == sorted(PLACEHOLDER.findall(source)), message.id
     assert not catalog.obsolete
     assert [problem for problem in catalog.check()] == []
+
+
+def test_every_string_of_the_ui_is_in_the_catalog_and_nothing_else() -> None:
+    """Extract the strings the code and templates mark (as ``pybabel extract`` would, with babel.cfg)
+    and compare: a string missing from the catalog would show in English on a Chinese page."""
+    root = TRANSLATIONS.parents[1]
+    with (root / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    used = {
+        message[2] if isinstance(message[2], str) else message[2][0]
+        for message in extract_from_dir(root, method_map, options_map)
+    }
+    known = {m.id if isinstance(m.id, str) else m.id[0] for m in load_catalog() if m.id}
+    assert sorted(used - known) == [], "strings missing from messages.po"
+    assert sorted(known - used) == [], "messages.po holds strings nothing uses any more"
 
 
 def test_the_catalog_compiles(compiled: Path) -> None:

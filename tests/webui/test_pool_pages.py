@@ -91,8 +91,8 @@ def test_a_cadre_file_shows_the_name_and_links_to_the_case(web_app: Flask) -> No
     assert select(doc, "#cadre-unit")[0].text_content().strip() == cadre.unit
     assert select(doc, "#cadre-status")[0].get("data-status") == "active"
     assert select(doc, "#case-link")[0].get("href") == f"/cases/{cadre.case_id}"
-    for section in ("#talks-heading", "#course-heading", "#supervision-heading", "#findings-heading"):
-        assert len(select(doc, section)) == 1, section
+    for section in ("talks", "course", "supervision", "internships", "findings", "assessment"):
+        assert len(select(doc, f"#{section}-1-heading")) == 1, section
     assert [tr.get("data-year") for tr in select(doc, "#years tbody tr")] == ["1"]
 
 
@@ -131,9 +131,11 @@ def test_the_pages_in_chinese(make_web_app: Callable[..., Flask], compiled: Path
     assert select(doc, "#pool-title")[0].text_content().strip() == "后备干部库"
     assert "在库" in select(doc, "#pool tbody")[0].text_content()
     doc = page(client, "/pool/x01", ZH)
-    headings = [h.text_content() for h in select(doc, "h2")]
-    assert any("本年度谈心谈话" in h for h in headings)
+    headings = [h.text_content() for h in doc.xpath("//h2 | //h3")]
+    assert any("第 1 年" in h for h in headings)
+    assert any("谈心谈话" in h for h in headings)
     assert any("党校培训" in h for h in headings)
+    assert any("多岗位锻炼" in h for h in headings)
     assert any("历年培养" in h for h in headings)
 
 

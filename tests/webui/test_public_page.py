@@ -125,7 +125,7 @@ def test_a_submission_is_verified_and_its_status_follows(web_app: Flask) -> None
         task_of(web_app, "li_org", reference),
         {
             "decision": "verify",
-            "cadre_id": "d01",
+            "cadre_id": "d03",  # in the demo pool
             "note": NOTE,
         },
     )
@@ -175,7 +175,7 @@ def test_a_referred_opinion_and_one_closed_as_not_relevant(web_app: Flask) -> No
         task_of(web_app, "li_org", referred),
         {
             "decision": "refer",
-            "cadre_id": "d02",
+            "cadre_id": "b01",  # in the demo pool
             "note": NOTE,
         },
     )

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import events
+from engine.cadre_records import years_of_case
 from engine.case_views import CaseDetail, case_detail
 from engine.errors import NotFound
 from engine.pool import RATING_ORDER, PoolCadre, open_adjustment, open_vacancy, pool
@@ -81,6 +80,33 @@ def finding_labels() -> dict[str, str]:
     return {"substantiated": _("Substantiated"), "unsubstantiated": _("Not substantiated")}
 
 
+def placement_labels() -> dict[str, str]:
+    """The seven kinds of internship placement (domain.md §3)."""
+    return {
+        "key_project": _("Key project"),
+        "major_event": _("Major event"),
+        "letters_and_visits": _("Letters and visits, stability"),
+        "conflict_mediation": _("Conflict mediation"),
+        "non_public_enterprise": _("Non-public enterprise"),
+        "frontline": _("Community or rural frontline"),
+        "comprehensive_department": _("Comprehensive department"),
+    }
+
+
+def development_labels() -> dict[str, str]:
+    return {
+        "secondment": _("Secondment to a higher authority"),
+        "alongside_leader": _("Working alongside a leading cadre or veteran"),
+        "business_training": _("Business training"),
+        "further_study": _("Further study"),
+        "degree": _("Degree"),
+    }
+
+
+def review_labels() -> dict[str, str]:
+    return {"satisfactory": _("Satisfactory"), "needs_improvement": _("Needs improvement")}
+
+
 STATUS_CLASS = {"active": "ok", "used": "ok", "removed": "bad", "withdrawn": "warn"}
 
 
@@ -128,7 +154,10 @@ def index() -> Any:
         "unit": _options([c.unit for c in everyone], {}, unit, []),
         "status": _options([c.status for c in everyone], status_labels(), status, list(status_labels())),
         "rating": _options(
-            [rating_key(c) for c in everyone], ratings, rating, [*sorted(RATING_ORDER, key=RATING_ORDER.get)]
+            [rating_key(c) for c in everyone],
+            ratings,
+            rating,
+            sorted(RATING_ORDER, key=lambda r: RATING_ORDER[r]),
         ),
     }
     return render_template(
@@ -176,12 +205,6 @@ def _to_first_task(view: Any) -> Any:
     return redirect(url_for("cases.view", case_id=view.id))
 
 
-@dataclass(frozen=True)
-class Year:
-    number: int
-    started: datetime
-
-
 @bp.get("/<candidate>")
 @role_required(*VIEWERS)
 def cadre(candidate: str) -> Any:
@@ -194,24 +217,14 @@ def cadre(candidate: str) -> Any:
             detail = case_detail(web().db, actor().user_id, cadre.case_id)
         except NotFound:
             detail = None  # the engine does not open this file to the viewer: the pool's summary only
-    data: dict[str, Any] = detail.case.data if detail is not None else {}
+    # Every year from the case's log (the case data holds the current year only).
+    years = years_of_case(web().db, cadre.case_id) if detail is not None and cadre.case_id else []
     return render_template(
         "cadre.html",
         cadre=cadre,
         detail=detail,
-        mentor=str(data.get("mentor") or cadre.mentor),
-        talks=_list(data.get("talks")),
-        course=data.get("course") if isinstance(data.get("course"), dict) else None,
-        supervisions=_list(data.get("supervisions")),
-        findings=_findings(detail, _list(data.get("findings"))),
-        assessment=data.get("assessment") if isinstance(data.get("assessment"), dict) else None,
-        unit_assessment=(
-            data.get("unit_assessment_result")
-            if isinstance(data.get("unit_assessment_result"), dict)
-            else None
-        ),
-        year_summary=data.get("year_summary") if isinstance(data.get("year_summary"), dict) else None,
-        years=_years(detail),
+        mentor=str(detail.case.data.get("mentor") or cadre.mentor) if detail is not None else cadre.mentor,
+        years=list(reversed(years)),
         status_labels=status_labels(),
         status_class=STATUS_CLASS,
         rating_labels=rating_labels(),
@@ -219,37 +232,9 @@ def cadre(candidate: str) -> Any:
         topic_labels=topic_labels(),
         grade_labels=grade_labels(),
         finding_labels=finding_labels(),
+        placement_labels=placement_labels(),
+        development_labels=development_labels(),
+        review_labels=review_labels(),
         label=label,
         when=when,
     )
-
-
-def _list(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _years(detail: CaseDetail | None) -> list[Year]:
-    """Year 1 from the case's start, every later year from its ``cycle.started`` event."""
-    if detail is None:
-        return []
-    years: list[Year] = []
-    for entry in detail.timeline:
-        if entry.type == events.CASE_STARTED and not years:
-            years.append(Year(1, entry.at))
-        elif entry.type == events.CYCLE_STARTED:
-            years.append(Year(len(years) + 1, entry.at))
-    return years
-
-
-def _findings(detail: CaseDetail | None, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """This year's findings, each with the date its ``finding_attached`` message arrived (in order)."""
-    arrived: list[datetime] = []
-    for entry in detail.timeline if detail is not None else []:
-        if entry.type == events.CYCLE_STARTED:
-            arrived = []  # the findings in the case data are this year's
-        elif entry.type == events.MESSAGE_RECEIVED and "finding_attached" in entry.summary:
-            arrived.append(entry.at)
-    return [
-        {**finding, "received": arrived[i] if i < len(arrived) else None}
-        for i, finding in enumerate(findings)
-    ]

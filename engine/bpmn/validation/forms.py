@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from engine.bpmn.validation.problems import Problems
 
 MAX_FORM_NODES = 100_000  # YAML aliases can make a tiny file expand into a huge tree
+REF_KINDS = ("unit", "cadre")  # what an ``x-ref`` may name (checked by ``engine.references``)
 
 
 def _yaml_node_count(node: yaml.Node, budget: int) -> int:
@@ -131,7 +132,30 @@ def load_form(path: Path, display: str, problems: Problems) -> tuple[dict[str, A
         )
     if errors:
         return None, data
+    bad_refs = [(at, kind) for at, kind in _x_refs(schema, []) if kind not in REF_KINDS]
+    for at, kind in bad_refs:
+        problems.add(
+            display,
+            _yaml_line(node, at),
+            None,
+            f"x-ref {kind!r} is not a kind of reference; use one of {', '.join(REF_KINDS)}",
+        )
+    if bad_refs:
+        return None, data
     return schema, data
+
+
+def _x_refs(schema: Any, path: list[Any]) -> Iterable[tuple[list[Any], Any]]:
+    """(JSON path of the ``x-ref`` key, its value) everywhere in a schema."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "x-ref":
+                yield [*path, key], value
+            else:
+                yield from _x_refs(value, [*path, key])
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            yield from _x_refs(item, [*path, index])
 
 
 @dataclass
