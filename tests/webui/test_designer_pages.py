@@ -96,7 +96,7 @@ def test_saving_reports_each_problem_at_its_element_and_a_fixed_draft_has_none(w
     assert files[BPMN].count(CONDITION) == 1
     broken = dict(files, **{BPMN: files[BPMN].replace(CONDITION, "len(qualified &gt;")})
     problems = designer.save("reserve_selection", broken)
-    assert [p["element"] for p in problems] == [FLOW]
+    assert [p["element_id"] for p in problems] == [FLOW]
     assert problems[0]["file"].endswith("reserve_selection.bpmn") and problems[0]["line"] > 1
     assert designer.files("reserve_selection")[BPMN] == broken[BPMN]  # saved anyway
     assert designer.save("reserve_selection", files) == []

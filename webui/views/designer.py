@@ -35,7 +35,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from engine.designer import deploy, drafts, interchange, migration, versions
-from engine.errors import CadreflowError, Invalid, NotFound
+from engine.errors import CadreflowError, DefinitionError, Invalid, NotFound
 from webui.context import actor, web
 from webui.forms_html import render_form
 from webui.i18n import current_language, pick
@@ -67,15 +67,9 @@ def file_kind(path: str) -> str:
     return "other"
 
 
-def problem_json(problem: Any) -> dict[str, Any]:
-    """A validation problem (``file:line: element-id: [rule] message``) for the editor's script."""
-    return {
-        "file": getattr(problem, "file", "") or "",
-        "line": getattr(problem, "line", None),
-        "element": getattr(problem, "element_id", None) or getattr(problem, "element", None),
-        "rule": getattr(problem, "rule", None),
-        "message": getattr(problem, "message", str(problem)),
-    }
+def problem_json(problem: DefinitionError) -> dict[str, Any]:
+    """A validation problem for the editor's script: message, file, line, ``element_id``, lint ``rule``."""
+    return problem.to_dict()
 
 
 def project_root() -> Path:
@@ -317,30 +311,27 @@ def change_labels() -> dict[str, str]:
     return {"added": _("Added"), "removed": _("Removed"), "changed": _("Changed")}
 
 
-def diff_view(diff: versions.VersionDiff) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
-    """The change list, and what to mark on each diagram: A shows what was removed or changed, B what
-    was added or changed (``{"a": {element id: kind}, "b": {...}}``)."""
-    items: list[dict[str, Any]] = []
-    marks: dict[str, dict[str, str]] = {"a": {}, "b": {}}
-    for kind, changes, sides in (
-        ("removed", diff.removed, ("a",)),
-        ("added", diff.added, ("b",)),
-        ("changed", diff.changed, ("a", "b")),
-    ):
-        for change in changes:
-            items.append(
-                {
-                    "kind": kind,
-                    "element": change.element_id,
-                    "file": change.file.rsplit("/", 1)[-1],
-                    "type": change.kind,
-                    "what": "; ".join(change.details),
-                }
-            )
-            if change.file.endswith(".bpmn"):
-                for side in sides:
-                    marks[side][change.element_id] = kind
-    return items, marks
+def change_list(diff: versions.VersionDiff) -> list[dict[str, Any]]:
+    """Every added, removed and changed element, with what changed, for the list under the diagrams."""
+    return [
+        {
+            "kind": kind,
+            "element": change.element_id,
+            "file": change.file.rsplit("/", 1)[-1],
+            "type": change.kind,
+            "what": "; ".join(change.details),
+        }
+        for kind, changes in (("removed", diff.removed), ("added", diff.added), ("changed", diff.changed))
+        for change in changes
+    ]
+
+
+def diagram_marks(diff: versions.VersionDiff) -> dict[str, dict[str, str]]:
+    """What each diagram marks: ``{"a": {element id: "removed"|"changed"}, "b": {id: "added"|"changed"}}``."""
+    return {
+        side: {element: kind for kind, ids in kinds.items() for element in ids}
+        for side, kinds in diff.highlight().items()
+    }
 
 
 @bp.get("/<process_id>/versions")
@@ -352,12 +343,11 @@ def versions_page(process_id: str) -> Any:
     b = request.args.get("b", type=int)
     if a is None and b is None and len(numbers) >= 2:
         a, b = numbers[1], numbers[0]
-    diff = items = marks = None
+    diff = None
     if a is not None and b is not None:
         if a not in numbers or b not in numbers:
             abort(404)
         diff = versions.diff_versions(web().db, process_id, a, b)
-        items, marks = diff_view(diff)
     return render_template(
         "designer/versions.html",
         process_id=process_id,
@@ -365,8 +355,8 @@ def versions_page(process_id: str) -> Any:
         a=a,
         b=b,
         diff=diff,
-        changes=items,
-        diff_marks=marks,
+        changes=change_list(diff) if diff else [],
+        diff_marks=diagram_marks(diff) if diff else {},
         change_labels=change_labels(),
         when=when,
     )

@@ -189,7 +189,7 @@
     document.getElementById("prop-lane").textContent = groups.lane ? laneOf(selected) || "—" : "";
     var list = document.getElementById("prop-problems");
     list.textContent = "";
-    problems.filter(function (p) { return p.element === b.id; }).forEach(function (p) {
+    problems.filter(function (p) { return p.element_id === b.id; }).forEach(function (p) {
       list.appendChild(el("li", { text: (p.rule ? "[" + p.rule + "] " : "") + p.message }));
     });
   }
@@ -423,10 +423,10 @@
     var canvas = modeler.get("canvas");
     var counted = {};
     problems.forEach(function (p) {
-      var element = p.element && p.file === current.bpmn && registry.get(p.element);
+      var element = p.element_id && p.file === current.bpmn && registry.get(p.element_id);
       if (!element) { return; }
       canvas.addMarker(element, "cf-problem");
-      counted[p.element] = (counted[p.element] || 0) + 1;
+      counted[p.element_id] = (counted[p.element_id] || 0) + 1;
     });
     Object.keys(counted).forEach(function (id) {
       var badge = el("button", { type: "button", class: "problem-badge", "data-element": id, title: id, text: "!" + (counted[id] > 1 ? counted[id] : "") });
@@ -440,8 +440,8 @@
     var holder = document.getElementById("dmn-editor");
     holder.querySelectorAll(".cf-problem-cell").forEach(function (cell) { cell.classList.remove("cf-problem-cell"); });
     problems.forEach(function (p) {
-      if (!p.element || p.file !== dmnOpened) { return; }
-      var id = window.CSS && CSS.escape ? CSS.escape(p.element) : p.element;
+      if (!p.element_id || p.file !== dmnOpened) { return; }
+      var id = window.CSS && CSS.escape ? CSS.escape(p.element_id) : p.element_id;
       holder.querySelectorAll('[data-element-id="' + id + '"], [data-row-id="' + id + '"]').forEach(function (cell) {
         cell.classList.add("cf-problem-cell");
         cell.title = p.message;
@@ -464,8 +464,8 @@
     ul.textContent = "";
     problems.forEach(function (p) {
       var where = p.file.split("/").pop() + (p.line ? ":" + p.line : "");
-      var item = el("li", { class: "problem", "data-element": p.element || "", "data-file": p.file });
-      var button = el("button", { type: "button", class: "link", text: p.element || text.noElement });
+      var item = el("li", { class: "problem", "data-element": p.element_id || "", "data-file": p.file });
+      var button = el("button", { type: "button", class: "link", text: p.element_id || text.noElement });
       button.addEventListener("click", function () { goToProblem(p); });
       item.appendChild(el("code", { text: where }));
       item.appendChild(document.createTextNode(" "));
@@ -483,8 +483,8 @@
   function goToProblem(p) {
     var kind = kindOf(p.file);
     if (kind === "bpmn") {
-      if (current.bpmn !== p.file) { switchFile("bpmn", p.file).then(function () { selectElement(p.element); }); return; }
-      selectElement(p.element);
+      if (current.bpmn !== p.file) { switchFile("bpmn", p.file).then(function () { selectElement(p.element_id); }); return; }
+      selectElement(p.element_id);
     } else if (kind === "dmn") {
       current.dmn = p.file;
       showTab("decisions");
@@ -590,7 +590,7 @@
     var lines = [];
     if (answer.data.problems) {
       showProblems(answer.data.problems);
-      lines = answer.data.problems.map(function (p) { return p.file + ":" + (p.line || "") + ": " + (p.element || "-") + ": " + p.message; });
+      lines = answer.data.problems.map(function (p) { return p.file + ":" + (p.line || "") + ": " + (p.element_id || "-") + ": " + p.message; });
     }
     if (answer.data.results) { lines = lines.concat(resultLines(answer.data.results)); }
     if (lines.length) { showLines(out, lines); out.hidden = false; }
