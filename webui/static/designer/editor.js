@@ -344,6 +344,11 @@
     await dmnModeler.importXML(files[path]);
     var table = dmnModeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
     if (table) { await dmnModeler.open(table); }
+    var viewer = dmnModeler.getActiveViewer();
+    if (viewer && !viewer.cadreflowWatched) { // an edited table is unsaved work, as the diagram is
+      viewer.on("elements.changed", markDirty);
+      viewer.cadreflowWatched = true;
+    }
     dmnOpened = path;
     markDmnProblems();
     body.dataset.dmn = "ready";
