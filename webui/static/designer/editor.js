@@ -80,20 +80,53 @@
     body.dataset.tab = name;
   }
 
+  // Where a new file of a kind goes, and what it starts with (name: lower-case letters, digits, _).
+  var NEW_FILES = {
+    form: function (name) {
+      return ["forms/" + name + ".schema.yaml",
+        "$schema: https://json-schema.org/draft/2020-12/schema\ntitle: " + name + "\ntype: object\n" +
+        "additionalProperties: false\nrequired: []\nproperties: {}\n"];
+    },
+    test: function (name) {
+      return ["processes/" + config.process + "/tests/" + name + ".test.yaml",
+        "name: " + name + "\nprocess: " + config.process + "\nsteps:\n  - start: {as: org_department}\n"];
+    },
+  };
+
   function buildPickers() {
     document.querySelectorAll(".file-pick").forEach(function (holder) {
       var kind = holder.getAttribute("data-kind");
       var paths = pathsOf(kind);
+      var count = document.querySelector('[data-count="' + kind + '"]');
+      if (count) { count.textContent = String(paths.length); }
+      holder.textContent = "";
       var empty = document.querySelector('[data-empty="' + kind + '"]');
       if (empty) { empty.hidden = paths.length > 0; }
-      if (!paths.length) { return; }
-      current[kind] = paths[0];
-      if (paths.length < 2 && kind === "bpmn") { return; }
-      var select = el("select", { id: "pick-" + kind, "aria-label": kind });
-      paths.forEach(function (p) { select.appendChild(el("option", { value: p, text: p })); });
-      select.addEventListener("change", function () { switchFile(kind, select.value); });
-      holder.appendChild(select);
+      if (paths.length && paths.indexOf(current[kind]) < 0) { current[kind] = paths[0]; }
+      if (paths.length > 1 || (paths.length && kind !== "bpmn")) {
+        var select = el("select", { id: "pick-" + kind, "aria-label": kind });
+        paths.forEach(function (p) { select.appendChild(el("option", { value: p, text: p })); });
+        select.value = current[kind];
+        select.addEventListener("change", function () { switchFile(kind, select.value); });
+        holder.appendChild(select);
+      }
+      if (NEW_FILES[kind]) {
+        var button = el("button", { type: "button", class: "secondary small", id: "new-" + kind, text: text.newFile });
+        button.addEventListener("click", function () { newFile(kind); });
+        holder.appendChild(button);
+      }
     });
+  }
+
+  function newFile(kind) {
+    var name = (window.prompt(text.newFileName) || "").trim();
+    if (!name) { return; }
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) { window.alert(text.badFileName); return; }
+    var made = NEW_FILES[kind](name);
+    if (files[made[0]] === undefined) { files[made[0]] = made[1]; markDirty(); }
+    current[kind] = made[0];
+    buildPickers();
+    showText(kind, made[0]);
   }
 
   async function switchFile(kind, path) {
