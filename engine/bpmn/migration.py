@@ -23,7 +23,14 @@ from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import determinism
-from engine.bpmn.runtime import _REGISTRY, CaseRuntime, Specs, StepOutcome, _element_id
+from engine.bpmn.runtime import (
+    _REGISTRY,
+    CaseRuntime,
+    Specs,
+    StepOutcome,
+    _element_id,
+    connect_loop_children,
+)
 from engine.errors import Conflict
 
 _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -100,6 +107,7 @@ def migrate_runtime(
     reasons = migration_problems(runtime, target)
     if reasons:
         raise Conflict("the case cannot move to the target version: " + "; ".join(reasons))
+    connect_loop_children(target)
     with determinism.engine_context(now, seed):
         for workflow, new_spec, diff, _label in _workflows(runtime, target):
             if diff is not None:

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions import message as bpmn_message
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -149,6 +150,7 @@ class CaseRuntime:
 
     @classmethod
     def restore(cls, specs: Specs, state: dict[str, Any]) -> CaseRuntime:
+        connect_loop_children(specs)
         workflow = _REGISTRY.restore(state, spec=specs.spec, subprocess_specs=specs.subprocess_specs)
         workflow.script_engine = SCRIPT_ENGINE
         return cls(specs, workflow)
@@ -301,6 +303,23 @@ def _script_error(err: WorkflowTaskException) -> CadreflowError:
     notes = "; ".join(getattr(err, "notes", []) or [])
     message = str(err) + (f" ({notes})" if notes else "")
     return ScriptError(f"the process could not continue: {message}", element_id=_spiff_element(err))
+
+
+def connect_loop_children(specs: Specs) -> None:
+    """Let every loop and multi-instance activity hear its instances complete (idempotent).
+
+    SpiffWorkflow connects an instance's ``completed_event`` to its parent's ``merge_child`` only when
+    it creates an instance. A process that restores a case whose instances were created elsewhere
+    (after a restart, in another worker, or on a version it migrated to) would otherwise see the
+    instances complete and the activity never finish.
+    """
+    for process in [specs.spec, *specs.subprocess_specs.values()]:
+        for task_spec in process.task_specs.values():
+            if not isinstance(task_spec, LoopTask):
+                continue
+            child = process.task_specs.get(task_spec.task_spec)
+            if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 def start_messages(specs: Specs) -> set[str]:

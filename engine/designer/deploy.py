@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,7 +34,17 @@ class DeployBlocked(Invalid):
     problems: list[DefinitionError] = field(default_factory=list)
     results: list[TestResult] = field(default_factory=list)
 
-    code = "deploy_blocked"
+    # Same code as any refused input (HTTP 422 in the web layer); the problems and results say why.
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error shape plus every problem and every test result (PASS and FAIL)."""
+        out = super().to_dict()
+        out["problems"] = [p.to_dict() for p in self.problems]
+        out["results"] = [
+            {"name": r.name, "file": r.file, "passed": r.passed, "message": r.message, "line": r.line()}
+            for r in self.results
+        ]
+        return out
 
     def __str__(self) -> str:
         lines = [self.message]

@@ -34,7 +34,8 @@ from engine.store.db import Database
 from engine.store.models import DefinitionVersion, DesignDraft
 
 DESIGN_ROLES = ("designer", "admin")
-_PROCESS_ID_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# A BPMN process id that is also a safe folder name (models from other modelers use Process_1 etc.).
+_PROCESS_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,15 @@ def require_designer(session: Session, user_id: str) -> None:
     actor = load_actor(session, user_id)
     if not any(actor.has_role(role) for role in DESIGN_ROLES):
         raise Forbidden("changing process definitions needs the designer role")
+
+
+def check_process_id(process_id: str) -> None:
+    """Raise :class:`Invalid` unless ``process_id`` is letters, digits, ``_`` and ``-``."""
+    if not _PROCESS_ID_RE.fullmatch(process_id):
+        raise Invalid(
+            "a process id is letters, digits, _ and - (starting with a letter or _)",
+            fields={"process_id": process_id},
+        )
 
 
 def _view(row: DesignDraft) -> Draft:
@@ -159,6 +169,7 @@ def save_draft(
     Saving is never refused for validation problems; only paths outside the process's folder and
     ``forms/`` are (:class:`Invalid`), because a draft may not overwrite another process.
     """
+    check_process_id(process_id)
     check_paths(process_id, files)
     now = (clock or SystemClock()).now()
     with db.write() as session:
@@ -203,11 +214,7 @@ def new_process_from_template(
     and one process test that passes. ``name`` is the process's label (``English / 中文``)."""
     from engine.designer.template import template_files
 
-    if not _PROCESS_ID_RE.fullmatch(process_id):
-        raise Invalid(
-            "a process id is lower-case letters, digits and _ (starting with a letter)",
-            fields={"process_id": process_id},
-        )
+    check_process_id(process_id)
     if not name.strip():
         raise Invalid("a new process needs a name", fields={"name": "empty"})
     with db.read() as session:

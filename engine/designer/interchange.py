@@ -19,6 +19,7 @@ reason (service tasks have no connector here; data stores have no implementation
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engine.bpmn.validation.guard import Guard
@@ -27,7 +28,10 @@ from engine.bpmn.validation.references import is_executable
 from engine.bpmn.validation.schema import check_schema
 from engine.bpmn.validation.spiff_parse import semantic_parse
 from engine.bpmn.validation.xml import parse_xml
+from engine.designer.drafts import SavedDraft, save_draft
+from engine.designer.files import process_dir
 from engine.errors import DefinitionError
+from engine.store.db import Database
 
 EXECUTABLE = "executable"
 DRAWING_ONLY = "drawing_only"
@@ -145,3 +149,32 @@ def import_model(xml: bytes, filename: str, decisions: dict[str, bytes] | None =
             "cadreflow's conventions (role lanes, forms) before deploying"
         ],
     )
+
+
+def import_into_draft(
+    db: Database, user: str, xml: bytes, filename: str, decisions: dict[str, bytes] | None = None
+) -> tuple[ImportReport, SavedDraft | None]:
+    """Open a model made elsewhere and, when it is executable, keep it as the draft of its process.
+
+    The draft then shows what cadreflow's conventions still need (role lanes, forms...) as save
+    problems. A drawing-only or refused model is reported and not saved (there is nothing to deploy).
+    A model with several executable processes is saved under the first one no call activity calls.
+    """
+    report = import_model(xml, filename, decisions)
+    if report.status != EXECUTABLE:
+        return report, None
+    top = next((pid for pid in report.processes if pid not in _called(xml)), report.processes[0])
+    folder = process_dir(top)
+    files = {f"{folder}/{Path(filename).name}": xml.decode("utf-8")}
+    files.update(
+        {f"{folder}/{Path(name).name}": data.decode("utf-8") for name, data in (decisions or {}).items()}
+    )
+    return report, save_draft(db, user, top, files)
+
+
+def _called(xml: bytes) -> set[str]:
+    problems = Problems()
+    root = parse_xml(xml, "", problems)
+    if root is None:
+        return set()
+    return {str(ca.get("calledElement")) for ca in root.iter(bpmn_tag("callActivity"))}

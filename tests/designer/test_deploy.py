@@ -43,6 +43,9 @@ def test_a_changed_rule_fails_the_tests_blocks_deploy_then_fixed_tests_deploy(
     with pytest.raises(DeployBlocked) as blocked:
         deploy_draft(deployed, clock, designer, "reserve_selection", "max age is now exclusive")
     assert "2 of 2 process test(s) of reserve_selection failed" in str(blocked.value)
+    shown = blocked.value.to_dict()
+    assert shown["error"] == "invalid" and [r["passed"] for r in shown["results"]] == [False, False]
+    assert shown["results"][0]["line"].startswith("FAIL qualification drops")
     assert [v.version for v in list_versions(deployed, "reserve_selection")] == [1]
 
     # The designer fixes the tests: a nominee who reached the maximum age now fails.

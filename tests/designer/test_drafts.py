@@ -53,6 +53,8 @@ def test_a_draft_may_not_write_outside_its_process(deployed: Database, designer:
         drafts.save_draft(deployed, designer, "reserve_selection", {"processes/timely_supplement/x.bpmn": ""})
     with pytest.raises(Invalid):
         drafts.save_draft(deployed, designer, "reserve_selection", {"forms/../x.yaml": ""})
+    with pytest.raises(Invalid):
+        drafts.save_draft(deployed, designer, "../processes", {})
 
 
 def test_only_designers_edit_drafts(deployed: Database) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.designer.interchange import DRAWING_ONLY, EXECUTABLE, REFUSED, import_model
+from engine.designer.interchange import DRAWING_ONLY, EXECUTABLE, REFUSED, import_into_draft, import_model
+from engine.store.db import Database
 from tests.conftest import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +102,16 @@ def test_a_decision_the_model_calls_must_come_with_it() -> None:
         "bpmn:businessRuleTask propose_adjustment" in report.messages[0]
         and "adjustment_reasons" in report.messages[0]
     )
+
+
+def test_an_executable_model_from_elsewhere_becomes_a_draft_showing_what_it_still_needs(
+    deployed: Database, designer: str
+) -> None:
+    path = next(p for p in corpus_files() if p.name == "C.9.1.bpmn")
+    report, saved = import_into_draft(deployed, designer, path.read_bytes(), path.name)
+    assert report.status == EXECUTABLE and saved is not None
+    assert list(saved.draft.files) == ["processes/requestDocument_en/C.9.1.bpmn"]
+    assert saved.problems and all(p.file == "processes/requestDocument_en/C.9.1.bpmn" for p in saved.problems)
+    assert {p.rule for p in saved.problems} >= {"lane-role", "form-exists"}
+    drawing = next(p for p in corpus_files() if p.name == "A.1.0.bpmn")
+    assert import_into_draft(deployed, designer, drawing.read_bytes(), drawing.name)[1] is None

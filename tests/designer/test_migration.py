@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import cases, events
+from engine import cases, definitions, events
 from engine.bpmn.migration import migrate_runtime
 from engine.bpmn.runtime import CaseRuntime
 from engine.canonical import content_hash
@@ -208,3 +208,47 @@ def test_the_migrated_log_re_executes_to_the_stored_state(harness: Harness, tmp_
             t.status for t in session.scalars(select(ScheduledTimer).where(ScheduledTimer.case_id == case_id))
         ] == ["waiting"]
     assert _replay(harness, case_id) == stored_hash
+
+
+@pytest.mark.parametrize(
+    ("until", "match"),
+    [
+        ("nominate", {"unit": "u2"}),  # one instance of a parallel multi-instance task done, one ready
+        ("democratic_recommendation", {}),  # every instance of a multi-instance task ready
+        ("inspect_candidate", {}),
+        (None, {}),  # waiting for the notice-period timer
+    ],
+    ids=["mid-nomination", "recommendation", "inspection", "notice-timer"],
+)
+def test_cases_move_from_any_waiting_point_and_finish_alike(
+    harness: Harness, tmp_path: Path, until: str | None, match: dict[str, str]
+) -> None:
+    designer = make_user(harness.db, "dz", "designer")
+    case_id = harness.start()
+    harness.drive(case_id, until=until, **match)
+    with harness.db.read() as session:
+        timers = [
+            (t.key, t.due_at)
+            for t in session.scalars(select(ScheduledTimer).where(ScheduledTimer.case_id == case_id))
+        ]
+    before = [t.id for t in cases.ready_tasks(harness.db, case_id)]
+    target = deploy_edited(harness, tmp_path, {DMN: STRICTER}, "v2")
+    assert migrate_cases(harness.db, harness.clock, designer, [case_id], target, "stricter")[0].migrated
+    assert [t.id for t in cases.ready_tasks(harness.db, case_id)] == before
+    with harness.db.read() as session:
+        after = [
+            (t.key, t.due_at)
+            for t in session.scalars(select(ScheduledTimer).where(ScheduledTimer.case_id == case_id))
+        ]
+    assert after == timers  # a waiting timer keeps its due time
+    done = finish(harness, case_id)
+    assert (done.status, done.data["admitted"], done.definition_hash) == ("finished", ["a2", "b1"], target)
+
+
+def test_a_multi_instance_task_restored_on_freshly_parsed_specs_still_finishes(harness: Harness) -> None:
+    """Instances created before a restart (or a migration) must still complete their activity."""
+    case_id = harness.start()
+    harness.drive(case_id, until="democratic_recommendation")
+    definitions._cache.clear()  # as in a new process: the specs are parsed again
+    harness.resume(case_id, until="record_exam_scores")
+    assert [t.element_id for t in cases.ready_tasks(harness.db, case_id)] == ["record_exam_scores"]

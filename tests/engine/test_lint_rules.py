@@ -248,3 +248,31 @@ def test_cadreflow_validate_prints_the_rule(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"{tmp_path / 'processes' / 'lint' / 'lint.bpmn'}:" in result.output
     assert ": review: [lane-role] user task is in lane 'auditor'" in result.output
+
+
+def test_read_before_write_follows_link_events(tmp_path: Path) -> None:
+    def link(tag: str, lid: str) -> str:
+        return f'<bpmn:{tag} id="{lid}"><bpmn:linkEventDefinition id="{lid}_def" name="jump" /></bpmn:{tag}>'
+
+    def jumped(code: str) -> str:
+        return process(
+            [
+                script("prepare", code),
+                link("intermediateThrowEvent", "go"),
+                link("intermediateCatchEvent", "land"),
+                gateway("gw", default="f_no"),
+                '<bpmn:endEvent id="end2" />',
+            ],
+            [
+                flow("f1", "start", "prepare"),
+                flow("f2", "prepare", "go"),
+                flow("f3", "land", "gw"),
+                flow("f_yes", "gw", "end", "decision == 'approve'"),
+                flow("f_no", "gw", "end2"),
+            ],
+        )
+
+    assert with_rule(problems(tmp_path, jumped("decision = 'approve'")), "read-before-write") == []
+    assert [e for e, _ in with_rule(problems(tmp_path, jumped("other = 1")), "read-before-write")] == [
+        "f_yes"
+    ]

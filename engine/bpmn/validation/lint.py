@@ -201,8 +201,25 @@ def _graphs(doc: Doc) -> list[_Graph]:
                 graph.succ[src].append(dst)
                 graph.pred[dst].append(src)
                 graph.flows.append(flow)
+        _link_events(graph)
         graphs.append(graph)
     return graphs
+
+
+def _link_events(graph: _Graph) -> None:
+    """A link throw event goes on at the link catch event of the same name: an edge like a flow."""
+    throws: dict[str, list[str]] = {}
+    catches: dict[str, list[str]] = {}
+    for nid, el in graph.nodes.items():
+        link = el.find("bpmn:linkEventDefinition", NS)
+        if link is not None:
+            side = catches if lname(el) == "intermediateCatchEvent" else throws
+            side.setdefault(str(link.get("name") or ""), []).append(nid)
+    for name, sources in throws.items():
+        for source in sources:
+            for target in catches.get(name, []):
+                graph.succ[source].append(target)
+                graph.pred[target].append(source)
 
 
 def _available_before(graph: _Graph, writes: _Writes, entry: set[str]) -> dict[str, set[str]]:
@@ -235,7 +252,9 @@ def _check_reads(doc: Doc, graphs: list[_Graph], writes: _Writes, problems: Prob
         before = _available_before(graph, writes, entry)
         for nid, el in graph.nodes.items():
             if lname(el) in _CONTAINERS:
-                entry_of[id(el)] = before[nid]
+                # An event sub-process may start at any point of its parent: anything may be written.
+                triggered = el.get("triggeredByEvent") == "true"
+                entry_of[id(el)] = {ANYTHING} if triggered else before[nid]
         for flow in graph.flows:
             cond = flow.find("bpmn:conditionExpression", NS)
             if cond is None:
