@@ -170,7 +170,7 @@ def test_a_failing_process_test_blocks_the_deployment_and_says_which(web_app: Fl
     answer = designer.post("/designer/api/leave_check/deploy", {"files": files, "why": "try"})
     assert answer.status_code == 422
     body = answer.get_json()
-    assert body["error"] == "deploy_blocked" and body["results"][0]["line"].startswith("FAIL ")
+    assert body["error"] == "invalid" and body["results"][0]["line"].startswith("FAIL ")
     assert designer.client.get("/designer/leave_check/versions").status_code == 404  # nothing deployed
 
 

@@ -35,7 +35,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from engine.designer import deploy, drafts, interchange, migration, versions
-from engine.errors import CadreflowError, DefinitionError, Invalid, NotFound
+from engine.errors import DefinitionError, Invalid, NotFound
 from webui.context import actor, web
 from webui.forms_html import render_form
 from webui.i18n import current_language, pick
@@ -89,7 +89,13 @@ def save_draft(process_id: str, files: dict[str, str]) -> list[dict[str, Any]]:
 
 def result_json(result: Any) -> dict[str, Any]:
     """A process test's result: the ``PASS name`` / ``FAIL name: what differed`` line and its parts."""
-    return {"name": result.name, "passed": result.passed, "message": result.message, "line": result.line()}
+    return {
+        "name": result.name,
+        "file": result.file,
+        "passed": result.passed,
+        "message": result.message,
+        "line": result.line(),
+    }
 
 
 def _json_body() -> dict[str, Any]:
@@ -106,18 +112,6 @@ def _files_from(body: dict[str, Any]) -> dict[str, str]:
     ):
         raise Invalid("files must map each path to its text", fields={"files": "expected {path: text}"})
     return dict(files)
-
-
-def _error_json(err: CadreflowError, status: int) -> tuple[Response, int]:
-    """A typed engine error with everything the editor shows: problems located at elements, test lines."""
-    out = err.to_dict()
-    problems = getattr(err, "problems", None)
-    if problems:
-        out["problems"] = [problem_json(p) for p in problems]
-    results = getattr(err, "results", None)
-    if results:
-        out["results"] = [result_json(r) for r in results]
-    return jsonify(out), status
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,10 +251,7 @@ def api_run_tests(process_id: str) -> Any:
         problems = save_draft(process_id, _files_from(body))
         if problems:
             return jsonify({"problems": problems, "results": []})
-    try:
-        results = deploy.run_draft_tests(web().db, process_id)
-    except CadreflowError as err:
-        return _error_json(err, 422)
+    results = deploy.run_draft_tests(web().db, process_id)  # DeployBlocked → 422 with the problems
     return jsonify({"problems": [], "results": [result_json(r) for r in results]})
 
 
@@ -273,10 +264,8 @@ def api_deploy(process_id: str) -> Any:
         raise Invalid(_("Say why this version is deployed."), fields={"why": _("required")})
     if "files" in body:
         save_draft(process_id, _files_from(body))
-    try:
-        version = deploy.deploy_draft(web().db, web().clock, actor().user_id, process_id, why)
-    except CadreflowError as err:
-        return _error_json(err, 409 if err.code == "conflict" else 422)
+    # DeployBlocked (422) carries the problems and every test result; Conflict (409): the draft changed.
+    version = deploy.deploy_draft(web().db, web().clock, actor().user_id, process_id, why)
     return jsonify(
         {"version": _plain(version), "versions_url": url_for("designer.versions_page", process_id=process_id)}
     )
