@@ -115,6 +115,14 @@ def test_edit_the_diagram_see_a_problem_at_its_element_and_fix_it(page: Any) -> 
     screenshot(page, "designer-2-fixed")
 
 
+def type_into_cell(page: Any, cell: Any, text: str) -> None:
+    """Replace a decision-table cell's expression as a person does: click, select all, type, leave."""
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.click("#panel-decisions > p.muted")  # leave the cell: dmn-js takes the edit
+
+
 def run_tests(page: Any) -> str:
     page.click("[data-tab=tests]")
     page.click("#run-tests")
@@ -137,10 +145,11 @@ def test_change_a_decision_rule_fix_the_tests_deploy_and_migrate_the_open_batche
     page.wait_for_selector("body[data-dmn=ready]")
     cell = page.locator(f"td[data-element-id={AGE_CELL}] [contenteditable]")
     assert cell.inner_text().strip() == "> conditions['max_age']"
-    cell.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(">= conditions['max_age']")
-    page.click(".dmn-decision-table-container h3, .decision-table-name", force=True)  # leave the cell
+    type_into_cell(page, cell, ">= conditions['max_age'] +")  # unfinished: the save says so at the cell
+    save(page)
+    assert page.locator(f"#problem-list li[data-element={AGE_CELL}]").count() == 1
+    assert page.locator(f"td.cf-problem-cell[data-element-id={AGE_CELL}]").count() == 1
+    type_into_cell(page, cell, ">= conditions['max_age']")
     assert page.is_visible(".dmn-editor .bjs-powered-by")
     screenshot(page, "designer-3-decision-changed")
 

@@ -524,12 +524,14 @@
       if (current.bpmn !== p.file) { switchFile("bpmn", p.file).then(function () { selectElement(p.element_id); }); return; }
       selectElement(p.element_id);
     } else if (kind === "dmn") {
-      current.dmn = p.file;
+      var picker = document.getElementById("pick-dmn");
+      if (picker) { picker.value = p.file; }
+      if (dmnOpened && dmnOpened !== p.file) { switchFile("dmn", p.file); } else { current.dmn = p.file; }
       showTab("decisions");
     } else if (kind === "form" || kind === "test") {
       current[kind] = p.file;
-      var picker = document.getElementById("pick-" + kind);
-      if (picker) { picker.value = p.file; }
+      var textPicker = document.getElementById("pick-" + kind);
+      if (textPicker) { textPicker.value = p.file; }
       showText(kind, p.file);
       showTab(kind === "form" ? "forms" : "tests");
     }
