@@ -36,11 +36,12 @@ from markupsafe import Markup
 
 from engine.designer import deploy, drafts, interchange, migration, versions
 from engine.errors import DefinitionError, Invalid, NotFound
+from engine.process_tests import TestResult
 from webui.context import actor, web
 from webui.forms_html import render_form
 from webui.i18n import current_language, pick
 from webui.security import role_required
-from webui.views.api import _plain
+from webui.views.api import _json_body, _plain
 from webui.views.cases import when
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -87,7 +88,7 @@ def save_draft(process_id: str, files: dict[str, str]) -> list[dict[str, Any]]:
     return [problem_json(p) for p in saved.problems]
 
 
-def result_json(result: Any) -> dict[str, Any]:
+def result_json(result: TestResult) -> dict[str, Any]:
     """A process test's result: the ``PASS name`` / ``FAIL name: what differed`` line and its parts."""
     return {
         "name": result.name,
@@ -96,13 +97,6 @@ def result_json(result: Any) -> dict[str, Any]:
         "message": result.message,
         "line": result.line(),
     }
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("send a JSON object", fields={"(body)": "expected a JSON object"})
-    return body
 
 
 def _files_from(body: dict[str, Any]) -> dict[str, str]:
