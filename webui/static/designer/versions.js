@@ -3,6 +3,7 @@
  * differences from #diff-data ({a: {id: "removed"|"changed"}, b: {id: "added"|"changed"}}) marked
  * cf-added / cf-removed / cf-changed. A long diagram opens at a readable scale around the first
  * difference; moving or zooming one diagram moves the other with it, so the same place is compared.
+ * Clicking a change in the list centres both diagrams on its element.
  * body[data-diff] is "ready" once both are shown ("error" on failure).
  */
 (function () {
@@ -83,6 +84,19 @@
     follow(other, one);
   }
 
+  /** A change in the list, clicked: both diagrams centre on its element (where it is drawn). */
+  function wireChangeList(viewers) {
+    document.querySelectorAll("#change-list li[data-element]").forEach(function (item) {
+      var id = item.getAttribute("data-element");
+      var viewer = viewers.filter(function (v) { return v.get("elementRegistry").get(id); }).pop();
+      if (!viewer) { return; }
+      item.classList.add("on-diagram");
+      item.addEventListener("click", function () {
+        viewer.get("canvas").scrollToElement(viewer.get("elementRegistry").get(id));
+      });
+    });
+  }
+
   Promise.all([show(document.getElementById("diagram-a")), show(document.getElementById("diagram-b"))])
     .then(function (viewers) {
       frame(viewers[1], "b");
@@ -92,6 +106,7 @@
         viewers[0].get("canvas").viewbox({ x: boxB.x, y: boxB.y, width: boxB.width, height: boxB.height });
       }
       couple(viewers[0], viewers[1]);
+      wireChangeList(viewers);
       window.cadreflowDiffViewers = viewers;
       document.body.dataset.diff = "ready";
     })
