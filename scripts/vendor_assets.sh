@@ -14,6 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$ROOT/webui/static/vendor"
 
 BPMN_JS="bpmn-js@18.31.1"
+DMN_JS="dmn-js@17.10.2"
 CHART_JS="chart.js@4.6.1"
 HTMX="htmx.org@2.0.11"
 
@@ -52,6 +53,20 @@ css_urls() {
         | grep -v '^data:' | sort -u || true
 }
 
+# copy_css_urls SRC_PACKAGE_DIR DEST_FOLDER CSS... : the files each stylesheet references (fonts).
+copy_css_urls() {
+    local src="$1" folder="$2"
+    shift 2
+    local css base ref
+    for css in "$@"; do
+        base="$(dirname "$css")"
+        while IFS= read -r ref; do
+            [ -n "$ref" ] || continue
+            copy "$src" "$folder" "$(realpath -m --relative-to="$src" "$src/$base/$ref")"
+        done < <(css_urls "$src/$css")
+    done
+}
+
 rm -rf "$DEST"
 mkdir -p "$DEST"
 
@@ -64,14 +79,17 @@ copy "$pkg" bpmn-js LICENSE \
     dist/assets/diagram-js.css \
     dist/assets/bpmn-js.css \
     dist/assets/bpmn-font/css/bpmn-embedded.css
-for css in dist/assets/diagram-js.css dist/assets/bpmn-js.css dist/assets/bpmn-font/css/bpmn-embedded.css; do
-    base="$(dirname "$css")"
-    while IFS= read -r ref; do
-        [ -n "$ref" ] || continue
-        file="$(realpath -m --relative-to="$pkg" "$pkg/$base/$ref")"
-        copy "$pkg" bpmn-js "$file"
-    done < <(css_urls "$pkg/$css")
-done
+copy_css_urls "$pkg" bpmn-js dist/assets/diagram-js.css dist/assets/bpmn-js.css dist/assets/bpmn-font/css/bpmn-embedded.css
+
+# dmn-js: the modeler (the designer's decision tables); it defines the global DmnJS.
+pkg="$(fetch "$DMN_JS")"
+DMN_CSS="dist/assets/diagram-js.css dist/assets/dmn-js-shared.css dist/assets/dmn-js-drd.css
+    dist/assets/dmn-js-decision-table.css dist/assets/dmn-js-decision-table-controls.css
+    dist/assets/dmn-js-literal-expression.css dist/assets/dmn-font/css/dmn-embedded.css"
+# shellcheck disable=SC2086  # the list is split on purpose
+copy "$pkg" dmn-js LICENSE dist/dmn-modeler.production.min.js $DMN_CSS
+# shellcheck disable=SC2086
+copy_css_urls "$pkg" dmn-js $DMN_CSS
 
 pkg="$(fetch "$CHART_JS")"
 copy "$pkg" chart.js LICENSE.md dist/chart.umd.min.js
@@ -81,10 +99,10 @@ copy "$pkg" htmx.org LICENSE dist/htmx.min.js
 
 {
     echo "# Vendored front-end files, refreshed by scripts/vendor_assets.sh from the npm registry."
-    echo "# Licences: bpmn-js is MIT plus the bpmn.io watermark clause (keep .bjs-powered-by visible);"
+    echo "# Licences: bpmn-js and dmn-js are MIT plus the bpmn.io watermark clause (keep .bjs-powered-by visible);"
     echo "# chart.js MIT; htmx.org 0BSD. Each package's LICENSE is beside its files."
     echo
-    for spec in "$BPMN_JS" "$CHART_JS" "$HTMX"; do
+    for spec in "$BPMN_JS" "$DMN_JS" "$CHART_JS" "$HTMX"; do
         echo "$spec"
     done
     echo

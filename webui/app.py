@@ -13,7 +13,7 @@ from engine.errors import CadreflowError
 from engine.store.db import Database
 from webui.context import WebContext
 from webui.i18n import LANGUAGES, babel, current_language, pick, select_locale
-from webui.security import check_csrf, csrf_token, load_signed_in_actor, secret_key
+from webui.security import JSON_PATHS, check_csrf, csrf_token, load_signed_in_actor, secret_key
 
 # Engine error codes → HTTP statuses (the API's contract; pages use the same).
 STATUS = {"forbidden": 403, "not_found": 404, "conflict": 409, "invalid": 422}
@@ -61,7 +61,7 @@ def _register_blueprints(app: Flask) -> None:
     from webui.views import auth
 
     app.register_blueprint(auth.bp)
-    for name in ("inbox", "tasks", "cases", "batches", "api", "public", "pool", "audit"):
+    for name in ("inbox", "tasks", "cases", "batches", "api", "public", "pool", "audit", "designer"):
         try:
             module = __import__(f"webui.views.{name}", fromlist=["bp"])
         except ModuleNotFoundError as err:
@@ -73,7 +73,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_errors(app: Flask) -> None:
     def wants_json() -> bool:
-        return request.path.startswith("/api/")
+        return request.path.startswith(JSON_PATHS)
 
     @app.errorhandler(CadreflowError)
     def engine_error(err: CadreflowError) -> Any:

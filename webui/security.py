@@ -24,6 +24,9 @@ from webui.context import web
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Paths answered in JSON (errors too): the API and the designer's calls from its editor script.
+JSON_PATHS = ("/api/", "/designer/api/")
+
 
 def secret_key(var_dir: Path) -> str:
     configured = os.environ.get("CADREFLOW_SECRET_KEY")
@@ -72,7 +75,7 @@ def login_required(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.get("actor") is None:
-            if request.path.startswith("/api/"):
+            if request.path.startswith(JSON_PATHS):
                 abort(401)
             return redirect(url_for("auth.login", next=request.full_path))
         return view(*args, **kwargs)

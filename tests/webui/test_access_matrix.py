@@ -20,7 +20,7 @@ from engine.demo import USERS
 from engine.directory import load_actor
 from engine.inbox import InboxFilters, inbox_page
 from engine.store.models import Case, HumanTask
-from tests.webui.conftest import sign_in
+from tests.webui.conftest import csrf_from, sign_in
 
 EVERY_USER = [user for user, _name, _role, _unit in USERS]
 CSRF = re.compile(r'name="csrf_token" value="[^"]+"')
@@ -147,3 +147,56 @@ def test_signed_out_visitors_are_sent_to_sign_in_from_the_audit_pages(web_app: F
     for path in ("/audit", "/audit/log", "/audit/cases/c-none", "/audit/cases/c-none/at/1"):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
+
+
+DESIGNER_PAGES = [
+    "/designer/",
+    "/designer/reserve_selection/edit",
+    "/designer/reserve_selection/versions",
+    "/designer/reserve_selection/versions/1/diagram.bpmn",
+    "/designer/reserve_selection/versions/1/export.zip",
+    "/designer/reserve_selection/migrate",
+    "/designer/spiffworkflow.json",
+]
+DESIGNER_CALLS = [
+    ("/designer/api/reserve_selection/draft", {"files": {}}),
+    ("/designer/api/reserve_selection/tests", {}),
+    ("/designer/api/reserve_selection/deploy", {"why": "x"}),
+    ("/designer/api/form-preview", {"yaml": "type: object"}),
+]
+DESIGNER_FORMS = [
+    "/designer/new",
+    "/designer/import",
+    "/designer/reserve_selection/discard",
+    "/designer/reserve_selection/migrate",
+]
+
+
+@pytest.mark.parametrize("user", EVERY_USER)
+def test_the_designer_is_for_designers_only(web_app: Flask, user: str) -> None:
+    client = sign_in(web_app, user)
+    is_designer = any(u == user and role == "designer" for u, _n, role, _unit in USERS)
+    token = CSRF.search(client.get("/").get_data(as_text=True))
+    assert token is not None
+    csrf = token.group(0).split('value="')[1].rstrip('"')
+    for path in DESIGNER_PAGES:
+        assert client.get(path).status_code == (200 if is_designer else 403), (user, path)
+    if is_designer:
+        return  # the designer's calls themselves: tests/webui/test_designer_pages.py
+    for path, body in DESIGNER_CALLS:
+        response = client.post(path, json=body, headers={"X-CSRF-Token": csrf})
+        assert response.status_code == 403 and response.get_json()["error"] == "forbidden", (user, path)
+    for path in DESIGNER_FORMS:
+        response = client.post(path, data={"csrf_token": csrf, "process_id": "x", "name": "x"})
+        assert response.status_code == 403, (user, path)
+
+
+def test_signed_out_visitors_get_no_designer_page_or_call(web_app: Flask) -> None:
+    client = web_app.test_client()
+    for path in DESIGNER_PAGES:
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    for path, body in DESIGNER_CALLS:
+        response = client.post(path, json=body, headers={"X-CSRF-Token": token})
+        assert response.status_code == 401 and response.get_json()["error"] == "unauthorized", path
