@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from engine.audit.record import load_record
-from engine.audit.replay import CaseState, states_of
+from engine.audit.replay import CaseState, states_at
 from engine.errors import NotFound
 from engine.store.db import Database
 
@@ -89,11 +89,7 @@ def diff_events(db: Database, case_id: str, from_seq: int, to_seq: int) -> Event
         ReplayDivergence: the log up to there does not re-execute.
     """
     wanted = {from_seq, to_seq}
-    found: dict[int, CaseState] = {}
-    if min(wanted) >= 1:
-        for state in states_of(load_record(db, case_id), until=max(wanted)):
-            if state.seq in wanted:
-                found[state.seq] = state
+    found = states_at(load_record(db, case_id), wanted)
     missing = sorted(wanted - set(found))
     if missing:
         raise NotFound(f"case {case_id} has no event {missing[0]}", case_id=case_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -591,9 +591,28 @@ def state_after(db: Database, case_id: str, seq: int) -> CaseState:
     record = load_record(db, case_id)
     if not 1 <= seq <= len(record.events):
         raise NotFound(f"case {case_id} has no event {seq} (it has {len(record.events)})", case_id=case_id)
-    found = None
-    for state in states_of(record, until=seq):
-        found = state
-    if found is None or found.seq != seq:
+    found = states_at(record, [seq])
+    if seq not in found:
         raise NotFound(f"event {seq} of case {case_id} could not be reached", case_id=case_id)
+    return found[seq]
+
+
+def states_at(record: CaseRecord, seqs: Collection[int]) -> dict[int, CaseState]:
+    """The states right after each event of ``seqs`` (those the record has), in one re-execution.
+
+    Only the steps holding a wanted event are read back into a state: building one after every step
+    (what :func:`states_of` does, to walk through them all) costs more than re-executing itself.
+    """
+    wanted = sorted({seq for seq in seqs if 1 <= seq <= len(record.events)})
+    found: dict[int, CaseState] = {}
+    if not wanted:
+        return found
+    with Replay(record) as replay:
+        for first, last in replay.steps(until=wanted[-1]):
+            inside = [seq for seq in wanted if first.seq <= seq <= last]
+            if inside:
+                state = replay.state(first)
+                for seq in inside:
+                    recorded = record.events[seq - 1]
+                    found[seq] = replace(state, seq=seq, at=recorded.at, event_type=recorded.type)
     return found
