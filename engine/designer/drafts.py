@@ -8,6 +8,7 @@ what requires a clean draft. Running cases never see a draft.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class Draft:
     created_at: datetime
     saved_by: str
     saved_at: datetime
+    revision: str  # changes with the content: an editor sends back the one it loaded
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,12 @@ def _view(row: DesignDraft) -> Draft:
         created_at=row.created_at,
         saved_by=row.saved_by,
         saved_at=row.saved_at,
+        revision=_revision(row.files_json),
     )
+
+
+def _revision(files_json: str) -> str:
+    return hashlib.sha256(files_json.encode("utf-8")).hexdigest()[:16]
 
 
 def _project_tests(process_id: str, project_root: Path | None) -> Files:
@@ -162,12 +169,19 @@ def validate_draft_files(session: Session, process_id: str, files: Files) -> lis
 
 
 def save_draft(
-    db: Database, user: str, process_id: str, files: Files, clock: Clock | None = None
+    db: Database,
+    user: str,
+    process_id: str,
+    files: Files,
+    clock: Clock | None = None,
+    expected_revision: str | None = None,
 ) -> SavedDraft:
     """Replace the draft's files (creating the draft if needed) and return the problems found.
 
     Saving is never refused for validation problems; only paths outside the process's folder and
-    ``forms/`` are (:class:`Invalid`), because a draft may not overwrite another process.
+    ``forms/`` are (:class:`Invalid`), because a draft may not overwrite another process. With
+    ``expected_revision`` (the revision the editor loaded) a draft someone else has saved since is
+    not overwritten (:class:`Conflict`): two designers on one draft would otherwise lose work silently.
     """
     check_process_id(process_id)
     check_paths(process_id, files)
@@ -175,6 +189,11 @@ def save_draft(
     with db.write() as session:
         require_designer(session, user)
         row = session.get(DesignDraft, process_id)
+        if row is not None and expected_revision not in (None, _revision(row.files_json)):
+            raise Conflict(
+                f"{row.saved_by} saved this draft at {row.saved_at:%Y-%m-%d %H:%M} UTC since you opened it; "
+                "reload the editor to see their changes (yours are not saved)"
+            )
         if row is None:
             latest = _latest(session, process_id)
             row = DesignDraft(

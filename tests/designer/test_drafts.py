@@ -48,6 +48,42 @@ def test_saving_a_broken_draft_keeps_it_and_lists_its_problems(deployed: Databas
     assert any(p.rule == "lane-role" for p in blocked.value.problems)
 
 
+def test_a_draft_saved_by_someone_else_since_it_was_opened_is_not_overwritten(
+    deployed: Database, designer: str
+) -> None:
+    other = make_user(deployed, "dy", "designer")
+    mine = drafts.open_draft(deployed, designer, "reserve_selection", project_root=ROOT)
+    theirs = drafts.open_draft(deployed, other, "reserve_selection", project_root=ROOT)
+    assert mine.revision == theirs.revision
+    saved = drafts.save_draft(
+        deployed,
+        other,
+        "reserve_selection",
+        {**theirs.files, "forms/theirs.yaml": "a: 1\n"},
+        expected_revision=theirs.revision,
+    )
+    assert saved.draft.revision != mine.revision
+    with pytest.raises(Conflict, match="dy saved this draft"):
+        drafts.save_draft(
+            deployed,
+            designer,
+            "reserve_selection",
+            {**mine.files, "forms/mine.yaml": "b: 2\n"},
+            expected_revision=mine.revision,
+        )
+    files = drafts.open_draft(deployed, designer, "reserve_selection").files
+    assert "forms/theirs.yaml" in files and "forms/mine.yaml" not in files
+    # Reloaded, the same designer saves on top of it.
+    again = drafts.save_draft(
+        deployed,
+        designer,
+        "reserve_selection",
+        {**files, "forms/mine.yaml": "b: 2\n"},
+        expected_revision=saved.draft.revision,
+    )
+    assert {"forms/theirs.yaml", "forms/mine.yaml"} <= set(again.draft.files)
+
+
 def test_a_draft_may_not_write_outside_its_process(deployed: Database, designer: str) -> None:
     with pytest.raises(Invalid):
         drafts.save_draft(deployed, designer, "reserve_selection", {"processes/timely_supplement/x.bpmn": ""})

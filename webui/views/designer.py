@@ -82,10 +82,19 @@ def open_draft(process_id: str) -> drafts.Draft:
     return drafts.open_draft(web().db, actor().user_id, process_id, web().clock, project_root())
 
 
-def save_draft(process_id: str, files: dict[str, str]) -> list[dict[str, Any]]:
-    """Save the draft; its validation problems, ready for the editor's script."""
-    saved = drafts.save_draft(web().db, actor().user_id, process_id, files, web().clock)
-    return [problem_json(p) for p in saved.problems]
+def save_draft(process_id: str, body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """Save the editor's files (``body``: files and the revision it loaded); the validation problems,
+    ready for the editor's script, and the draft's new revision."""
+    revision = body.get("revision")
+    saved = drafts.save_draft(
+        web().db,
+        actor().user_id,
+        process_id,
+        _files_from(body),
+        web().clock,
+        expected_revision=revision if isinstance(revision, str) else None,
+    )
+    return [problem_json(p) for p in saved.problems], saved.draft.revision
 
 
 def result_json(result: TestResult) -> dict[str, Any]:
@@ -190,7 +199,7 @@ def import_file() -> Any:
         files = {}
     name = safe_name(stem, "diagram") + ".bpmn"
     files[f"processes/{process_id}/{name}"] = data.decode("utf-8", errors="replace")
-    save_draft(process_id, files)
+    drafts.save_draft(web().db, actor().user_id, process_id, files, web().clock)
     for message in report.messages:
         flash(message)
     if report.status == interchange.DRAWING_ONLY:
@@ -234,19 +243,21 @@ def discard(process_id: str) -> Any:
 @bp.post("/api/<process_id>/draft")
 @designer_only
 def api_save(process_id: str) -> Any:
-    return jsonify({"saved": True, "problems": save_draft(process_id, _files_from(_json_body()))})
+    problems, revision = save_draft(process_id, _json_body())
+    return jsonify({"saved": True, "problems": problems, "revision": revision})
 
 
 @bp.post("/api/<process_id>/tests")
 @designer_only
 def api_run_tests(process_id: str) -> Any:
     body = _json_body()
+    revision = None
     if "files" in body:  # run what is on the screen: save it first
-        problems = save_draft(process_id, _files_from(body))
+        problems, revision = save_draft(process_id, body)
         if problems:
-            return jsonify({"problems": problems, "results": []})
+            return jsonify({"problems": problems, "results": [], "revision": revision})
     results = deploy.run_draft_tests(web().db, process_id)  # DeployBlocked → 422 with the problems
-    return jsonify({"problems": [], "results": [result_json(r) for r in results]})
+    return jsonify({"problems": [], "results": [result_json(r) for r in results], "revision": revision})
 
 
 @bp.post("/api/<process_id>/deploy")
@@ -256,12 +267,15 @@ def api_deploy(process_id: str) -> Any:
     why = str(body.get("why", "")).strip()
     if not why:
         raise Invalid(_("Say why this version is deployed."), fields={"why": _("required")})
-    if "files" in body:
-        save_draft(process_id, _files_from(body))
+    revision = save_draft(process_id, body)[1] if "files" in body else None
     # DeployBlocked (422) carries the problems and every test result; Conflict (409): the draft changed.
     version = deploy.deploy_draft(web().db, web().clock, actor().user_id, process_id, why)
     return jsonify(
-        {"version": _plain(version), "versions_url": url_for("designer.versions_page", process_id=process_id)}
+        {
+            "version": _plain(version),
+            "versions_url": url_for("designer.versions_page", process_id=process_id),
+            "revision": revision,
+        }
     )
 
 

@@ -52,6 +52,17 @@
     return node;
   }
 
+  var revision = config.revision; // of the draft as loaded or last saved here; the server refuses a stale one
+
+  /** The draft as on the screen, with the revision it is based on (and ``extra`` fields). */
+  async function draftPayload(extra) {
+    return Object.assign({ files: await collect(), revision: revision }, extra || {});
+  }
+
+  function noteRevision(answer) {
+    if (answer.ok && answer.data.revision) { revision = answer.data.revision; }
+  }
+
   async function post(url, payload) {
     var response = await fetch(url, {
       method: "POST",
@@ -541,7 +552,8 @@
     var status = document.getElementById("save-status");
     status.textContent = text.saving;
     try {
-      var answer = await post(config.save, { files: await collect() });
+      var answer = await post(config.save, await draftPayload());
+      noteRevision(answer);
       if (!answer.ok) {
         status.textContent = text.failed + " " + (answer.data.message || answer.status);
         return false;
@@ -578,7 +590,8 @@
     status.textContent = text.running;
     out.hidden = true;
     try {
-      var answer = await post(config.tests, { files: await collect() });
+      var answer = await post(config.tests, await draftPayload());
+      noteRevision(answer);
       if (!answer.ok) {
         status.textContent = answer.data.message || String(answer.status);
         return;
@@ -606,7 +619,14 @@
     status.textContent = text.deploying;
     status.className = "";
     out.hidden = true;
-    var answer = await post(config.deploy, { files: await collect(), why: document.getElementById("deploy-why").value });
+    // Save first (with the revision check), then deploy what was saved.
+    if (!(await save())) {
+      status.className = "error";
+      status.textContent = text.blocked + " " + document.getElementById("save-status").textContent;
+      body.dataset.deploy = "blocked";
+      return;
+    }
+    var answer = await post(config.deploy, { why: document.getElementById("deploy-why").value });
     if (answer.ok) {
       var v = answer.data.version;
       status.className = "ok";
