@@ -59,12 +59,59 @@ def _field_path(error: ValidationError) -> str:
     return path or "(form)"
 
 
+# Field errors are written "English / 中文", like the labels in form files: the web shows the reader's
+# half (webui.i18n.pick). Submitted values are never quoted in them: a value could hold " / " itself.
+_TYPES = {
+    "string": ("text", "文本"),
+    "integer": ("a whole number", "整数"),
+    "number": ("a number", "数字"),
+    "boolean": ("yes or no", "是或否"),
+    "array": ("a list", "列表"),
+    "object": ("a group of fields", "一组字段"),
+    "null": ("empty", "空值"),
+}
+_BOUNDS = {
+    "minimum": ("at least", "不得小于"),
+    "maximum": ("at most", "不得大于"),
+    "exclusiveMinimum": ("more than", "须大于"),
+    "exclusiveMaximum": ("less than", "须小于"),
+}
+
+
 def _message(error: ValidationError) -> str:
-    if error.validator == "required":
-        return "is required"
-    if error.validator == "additionalProperties":
-        return error.message.replace("Additional properties are not allowed", "unknown field(s)")
-    return error.message
+    """What is wrong with one field, in English and Chinese."""
+    rule, value = error.validator, error.validator_value
+    if rule == "required":
+        return "is required / 必填"
+    if rule == "additionalProperties" and isinstance(error.instance, dict):
+        known = set((error.schema.get("properties") or {}) if isinstance(error.schema, dict) else ())
+        names = ", ".join(sorted(str(k) for k in error.instance if k not in known))
+        return f"unknown field(s): {names} / 未知字段：{names}"
+    if rule == "type":
+        wanted = [_TYPES.get(t, (t, t)) for t in (value if isinstance(value, list) else [value])]
+        return f"must be {' or '.join(en for en, _zh in wanted)} / 须为{'或'.join(zh for _en, zh in wanted)}"
+    if rule == "enum":
+        return "is not one of the choices / 不是可选的值"
+    if rule == "minLength":
+        if value == 1:
+            return "must not be empty / 不能为空"
+        return f"needs at least {value} characters / 至少 {value} 个字符"
+    if rule == "maxLength":
+        return f"is longer than {value} characters / 超过 {value} 个字符"
+    if rule == "pattern":
+        return "is not in the expected form / 格式不正确"
+    if rule == "format" and value == "date":
+        return "must be a date (YYYY-MM-DD) / 须为日期（YYYY-MM-DD）"
+    if rule in _BOUNDS:
+        en, zh = _BOUNDS[str(rule)]
+        return f"must be {en} {value} / {zh} {value}"
+    if rule == "minItems":
+        return f"needs at least {value} item(s) / 至少 {value} 项"
+    if rule == "maxItems":
+        return f"has more than {value} item(s) / 超过 {value} 项"
+    if rule == "uniqueItems":
+        return "has the same item twice / 有重复项"
+    return error.message  # a JSON Schema keyword no form here uses: the validator's own words
 
 
 def _refs(schema: dict[str, Any], data: Any, path: str) -> Iterable[tuple[str, str, Any]]:
@@ -85,7 +132,10 @@ def _refs(schema: dict[str, Any], data: Any, path: str) -> Iterable[tuple[str, s
 Evaluate = Callable[[str, dict[str, Any]], Any]
 _RULES = SandboxEnvironment()  # x-rules are designer code like scripts: the same sandbox
 RefExists = Callable[[str, str], bool]
-REF_NOUNS = {"unit": "unit", "cadre": "reserve cadre with an open file in the pool"}
+REF_NOUNS = {
+    "unit": ("unit", "已有的单位"),
+    "cadre": ("reserve cadre with an open file in the pool", "库中建档的后备干部"),
+}
 
 
 def validate_form(
@@ -114,7 +164,8 @@ def validate_form(
         fields.setdefault(_field_path(error), _message(error))
     for path, kind, value in _refs(schema, filled, ""):
         if not ref_exists(kind, value):
-            fields.setdefault(path, f"no {REF_NOUNS.get(kind, kind)} with id {value!r}")
+            en, zh = REF_NOUNS.get(kind, (kind, kind))
+            fields.setdefault(path, f"names no {en} / 不是{zh}")
     if fields:
         raise Invalid("the form has invalid fields", element_id=element_id, fields=fields)
 

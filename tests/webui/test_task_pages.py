@@ -244,6 +244,18 @@ def test_invalid_data_is_422_with_the_message_beside_the_field_and_nothing_chang
     assert score_fields(html(client.get(f"/tasks/{task_id}"))) == dict.fromkeys(REMAINING, "")
 
 
+def test_a_field_error_is_in_the_readers_language(web_app: Flask) -> None:
+    client = sign_in(web_app, "wang_exam")
+    task_id = exam_task(client)
+    doc = html(client.get(f"/tasks/{task_id}"))
+    data = MultiDict(scores_data(doc, dict(SCORES, d02=150), "complete"))
+    english = html(client.post(f"/tasks/{task_id}", data=data))
+    assert select(english, "#f-scores-1-score__error")[0].text_content().strip() == "must be at most 100"
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN,zh;q=0.9"
+    chinese = html(client.post(f"/tasks/{task_id}", data=data))
+    assert select(chinese, "#f-scores-1-score__error")[0].text_content().strip() == "不得大于 100"
+
+
 def test_a_rule_error_is_shown_at_its_field(web_app: Flask) -> None:
     client = sign_in(web_app, "wang_exam")
     task_id = exam_task(client)
