@@ -81,6 +81,16 @@ class VersionDiff:
         }
 
 
+def deployed_processes(db: Database) -> list[str]:
+    """The id of every process with at least one deployed version."""
+    with db.read() as session:
+        return list(
+            session.scalars(
+                select(DefinitionVersion.process_id).distinct().order_by(DefinitionVersion.process_id)
+            )
+        )
+
+
 def list_versions(db: Database, process_id: str) -> list[VersionInfo]:
     """Every deployed version of ``process_id``, newest first, with its running-case count."""
     with db.read() as session:

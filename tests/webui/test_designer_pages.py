@@ -156,6 +156,8 @@ def test_a_new_process_is_tested_deployed_changed_compared_and_exported(web_app:
     first = designer.post("/designer/api/leave_request/deploy", {"files": files, "why": "first rules"})
     assert first.status_code == 200, first.get_data(as_text=True)
     assert first.get_json()["version"]["version"] == 1
+    listed = designer.client.get("/designer/").get_data(as_text=True)
+    assert 'data-process="leave_request"' in listed  # deployed, its draft gone, no folder: still listed
 
     bpmn = next(p for p in files if p.endswith(".bpmn"))
     files = designer.files("leave_request")  # a new draft, from version 1

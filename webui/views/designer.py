@@ -131,13 +131,11 @@ class ProcessRow:
 
 
 def process_rows() -> list[ProcessRow]:
-    """Every process known here: the project's process folders and every open draft.
-
-    The engine lists versions per process only, so the ids come from ``processes/`` and the drafts.
-    """
+    """Every process known here: deployed ones (also those made in the designer, which have no folder),
+    the project's process folders (not deployed yet) and every open draft."""
     open_drafts = {d.process_id: d for d in drafts.list_drafts(web().db)}
     folder = project_root() / "processes"
-    ids = (
+    ids = set(versions.deployed_processes(web().db)) | (
         {p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.bpmn"))}
         if folder.is_dir()
         else set()
