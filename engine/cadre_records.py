@@ -22,6 +22,7 @@ from engine import events
 from engine.store.db import Database
 from engine.store.models import Event
 
+CADRE_PROCESS = "reserve_cadre"  # one case per cadre: their file
 # The reserve_cadre tasks whose form data are the cadre's record (element ids of processes/reserve_cadre).
 PAIRING = "pair_mentor"
 TALK = "record_talk"
@@ -34,8 +35,8 @@ ASSESSMENT = "confirm_assessment"
 FINDING_MESSAGE = "finding_attached"
 RECORD_TYPES = (events.CASE_STARTED, events.CYCLE_STARTED, events.TASK_COMPLETED, events.MESSAGE_RECEIVED)
 
-# Best first: what "the best rating in the period" means.
-RATING_ORDER = ("excellent", "competent", "basically_competent", "incompetent")
+# The annual assessment's ratings, best first (what "the best rating in the period" means).
+RATINGS = ("excellent", "competent", "basically_competent", "incompetent")
 
 
 @dataclass
@@ -151,9 +152,7 @@ def period_record(rows: Iterable[Event], since: datetime | None) -> PeriodRecord
         elif row.type == events.MESSAGE_RECEIVED and payload.get("name") == FINDING_MESSAGE:
             findings += 1
             substantiated += data.get("finding") == "substantiated"
-    best = min(
-        ratings, key=lambda r: RATING_ORDER.index(r) if r in RATING_ORDER else len(RATING_ORDER), default=""
-    )
+    best = min(ratings, key=lambda r: RATINGS.index(r) if r in RATINGS else len(RATINGS), default="")
     return PeriodRecord(since, tuple(ratings), best, potential, findings, substantiated, placements)
 
 

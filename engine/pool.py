@@ -19,17 +19,16 @@ from sqlalchemy.orm import Session
 
 from engine import cases
 from engine.bpmn.runtime import ThrownMessage
-from engine.cadre_records import period_record, record_events
+from engine.cadre_records import CADRE_PROCESS, RATINGS, period_record, record_events
 from engine.clock import Clock
 from engine.definitions import get_definition, latest_version
 from engine.errors import Invalid, NotFound
 from engine.store.db import Database
 from engine.store.models import Case, PoolMember
 
-CADRE_PROCESS = "reserve_cadre"
 ADJUSTMENT_PROCESS = "pool_adjustment"
 ADJUSTMENT_OPENED = "adjustment_opened"
-RATING_ORDER = {"excellent": 0, "competent": 1, "basically_competent": 2, "incompetent": 3, "": 4}
+RATING_ORDER = {rating: rank for rank, rating in enumerate((*RATINGS, ""))}  # "": not assessed yet
 POTENTIAL_ORDER = {"high": 0, "medium": 1, "low": 2, "": 3}
 
 

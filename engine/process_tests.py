@@ -20,6 +20,7 @@ import yaml
 
 from engine import cases, messages
 from engine.bpmn.loader import ProcessBundle
+from engine.cadre_records import CADRE_PROCESS
 from engine.canonical import parse_time
 from engine.clock import ManualClock
 from engine.definitions import deploy_bundle, find_project_root, load_bundles
@@ -30,7 +31,7 @@ from engine.store.db import Database
 from engine.store.migrate import upgrade
 
 DEFAULT_CLOCK = datetime(2027, 1, 4, tzinfo=timezone.utc)
-CADRE_PROCESS, CADRE_ADMITTED = "reserve_cadre", "cadre_admitted"  # how a cadre's file opens
+CADRE_ADMITTED = "cadre_admitted"  # the message that opens a cadre's file
 STEP_KINDS = ("start", "complete", "claim", "advance", "message", "expect", "expect_error")
 
 
