@@ -29,7 +29,6 @@ from engine.bpmn.runtime import (
     Specs,
     StepOutcome,
     _element_id,
-    connect_loop_children,
 )
 from engine.errors import Conflict
 
@@ -107,7 +106,6 @@ def migrate_runtime(
     reasons = migration_problems(runtime, target)
     if reasons:
         raise Conflict("the case cannot move to the target version: " + "; ".join(reasons))
-    connect_loop_children(target)
     with determinism.engine_context(now, seed):
         for workflow, new_spec, diff, _label in _workflows(runtime, target):
             if diff is not None:

@@ -77,6 +77,9 @@ class Specs:
     spec: Any
     subprocess_specs: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        connect_loop_children(self)  # once per parsed version, before any instance is restored on it
+
 
 @dataclass(frozen=True)
 class ReadyTask:
@@ -150,7 +153,6 @@ class CaseRuntime:
 
     @classmethod
     def restore(cls, specs: Specs, state: dict[str, Any]) -> CaseRuntime:
-        connect_loop_children(specs)
         workflow = _REGISTRY.restore(state, spec=specs.spec, subprocess_specs=specs.subprocess_specs)
         workflow.script_engine = SCRIPT_ENGINE
         return cls(specs, workflow)
@@ -314,7 +316,8 @@ def _script_error(err: WorkflowTaskException) -> CadreflowError:
 
 
 def connect_loop_children(specs: Specs) -> None:
-    """Let every loop and multi-instance activity hear its instances complete (idempotent).
+    """Let every loop and multi-instance activity hear its instances complete (idempotent; done when a
+    :class:`Specs` is made).
 
     SpiffWorkflow connects an instance's ``completed_event`` to its parent's ``merge_child`` only when
     it creates an instance. A process that restores a case whose instances were created elsewhere
